@@ -1,0 +1,57 @@
+/*
+ * time.h — time in carewire: UTC milliseconds since the epoch everywhere,
+ * converted to a person's local time only through IANA zones (ICU).
+ *
+ * The clock is overridable so tests can pin "now" (time_clock_set()).
+ */
+#ifndef CW_TIME_H
+#define CW_TIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TIME_ISO_MAX 40
+
+/* Now, in UTC milliseconds (the pinned clock if one is set). */
+int64_t time_now_ms(void);
+/* Monotonic milliseconds, for timeouts and rates; never pinned. */
+int64_t time_mono_ms(void);
+/* Pins now to ms (tests); ms < 0 returns to the real clock. */
+void time_clock_set(int64_t ms);
+
+/* Formats ms as "2026-11-22T16:00:00.000Z" into out. Returns out. */
+char *time_format_iso(int64_t ms, char out[TIME_ISO_MAX]);
+/* Parses RFC 3339 / ISO-8601: "2026-11-22", "2026-11-22T16:00:00Z",
+ * "2026-11-22T18:00:00+02:00", fractional seconds allowed. A date alone is
+ * midnight UTC. Returns 0 or CW_EINVAL. */
+int time_parse_iso(const char *s, int64_t *ms);
+/* Parses an ISO-8601 duration ("P3M", "P1DT2H", "PT30M", "-PT24H") into
+ * milliseconds, months as 30 days and years as 365 days.
+ * Returns 0 or CW_EINVAL. */
+int time_parse_duration(const char *s, int64_t *ms);
+
+/* Broken-down local time in an IANA zone. */
+struct time_local {
+	int year, month, day; /* month 1..12 */
+	int hour, minute, second;
+	int wday;        /* 0 = Sunday .. 6 = Saturday */
+	int utc_offset_s; /* including DST at that instant */
+};
+
+/* True when zone is a valid IANA zone id known to ICU. */
+int time_zone_valid(const char *zone);
+/* Converts ms to local time in zone. Returns 0 or CW_EINVAL (unknown zone). */
+int time_to_local(int64_t ms, const char *zone, struct time_local *out);
+/* Converts a local wall-clock time in zone to UTC ms. For a time that does
+ * not exist (spring-forward gap) the result is moved forward past the gap;
+ * for an ambiguous one (fall-back) the earlier instant is used.
+ * Returns 0 or CW_EINVAL. */
+int time_from_local(const char *zone, int year, int month, int day, int hour, int minute,
+		    int64_t *ms);
+/* Formats ms for a person: locale ("he", "ru", "en"), zone, ICU pattern style
+ * ("short", "medium", "long", "full" for date and time). Writes UTF-8 into out.
+ * Returns 0 or CW_EINVAL. */
+int time_format_local(int64_t ms, const char *zone, const char *locale, const char *style,
+		      char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,126 @@
+/*
+ * store.h — carewire's storage: one interface, a backend per database.
+ *
+ * A backend is a small table of operations (struct store_backend, private to
+ * src/store): open, migrate, run a read, run a write transaction. All SQL
+ * lives in the backend's folder as named statements ("contact.get",
+ * "webhook.append"), one table per backend; domain code in src/core names a
+ * statement and binds values, and never builds SQL from text. Values are
+ * always bound parameters.
+ *
+ * Writes go through group commit: store_exec() and store_tx() hand their
+ * work to one writer, which runs many callers' work inside one database
+ * transaction (each caller's part in its own savepoint, so one caller's
+ * failure undoes only its own part) and wakes every caller after COMMIT.
+ * When a write call returns 0 its effect is durable.
+ *
+ * Reads (store_query) run on a pool of read connections concurrently with
+ * writes (SQLite WAL).
+ *
+ *	struct store *st;
+ *	if (store_open("sqlite:./carewire-data/carewire.db", &st)) ...
+ *	store_migrate(st, NULL);
+ *	struct store_val a[] = { SV_TEXT(id), SV_INT(now) };
+ *	store_exec(st, "contact.touch", a, 2, NULL);
+ *	store_free(st);
+ */
+#ifndef CW_STORE_H
+#define CW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct store_tx;
+
+enum store_type { SV_T_NULL = 0, SV_T_INT, SV_T_REAL, SV_T_TEXT, SV_T_BLOB };
+
+/* A bound value. Text and blobs are borrowed for the duration of the call. */
+struct store_val {
+	enum store_type type;
+	int64_t i;
+	double r;
+	const char *s; /* text (NUL-terminated unless n > 0) or blob */
+	size_t n;      /* blob length; 0 for text means strlen(s) */
+};
+
+#define SV_NULL ((struct store_val){.type = SV_T_NULL})
+#define SV_INT(x) ((struct store_val){.type = SV_T_INT, .i = (int64_t)(x)})
+#define SV_REAL(x) ((struct store_val){.type = SV_T_REAL, .r = (double)(x)})
+/* Text; a NULL pointer binds SQL NULL. */
+#define SV_TEXT(x) ((struct store_val){.type = (x) ? SV_T_TEXT : SV_T_NULL, .s = (x)})
+#define SV_TEXTN(x, len) ((struct store_val){.type = SV_T_TEXT, .s = (x), .n = (len)})
+#define SV_BLOB(x, len) ((struct store_val){.type = SV_T_BLOB, .s = (const char *)(x), .n = (len)})
+
+/* One result row, borrowed: valid only inside the row callback. Columns are
+ * numbered from 0 in the order of the statement's SELECT list. */
+struct store_row;
+int store_row_count(const struct store_row *row);
+int store_row_is_null(const struct store_row *row, int col);
+int64_t store_row_int(const struct store_row *row, int col);
+double store_row_real(const struct store_row *row, int col);
+/* Text of a column; NULL when the column is NULL. */
+const char *store_row_text(const struct store_row *row, int col);
+/* Column bytes and length (for blobs). */
+const void *store_row_blob(const struct store_row *row, int col, size_t *len);
+
+/* Called once per row; return 0 to go on, non-zero to stop (that value is
+ * returned by store_query unless negative errors are meant). */
+typedef int (*store_row_fn)(void *ud, const struct store_row *row);
+
+/* Opens a store from a URL: "sqlite:PATH" (":memory:" allowed for tests) or
+ * "postgres://...". Creates the SQLite file and its folder if needed.
+ * Returns 0 and a new store in *out (caller frees with store_free()), or a
+ * negative cw_err. */
+int store_open(const char *url, struct store **out);
+/* Waits for pending writes, closes every connection. Accepts NULL. */
+void store_free(struct store *st);
+
+/* Applies the migrations that are not yet applied, in order, each in its own
+ * transaction. *applied (may be NULL) gets the number applied now. */
+int store_migrate(struct store *st, int *applied);
+/* Current schema version (the highest migration applied). */
+int store_schema_version(struct store *st);
+/* "sqlite" or "postgres". */
+const char *store_backend_name(const struct store *st);
+
+/* Runs a named write statement through group commit. *changes (may be NULL)
+ * gets the number of rows it changed. Returns 0 once durable. */
+int store_exec(struct store *st, const char *stmt, const struct store_val *args, size_t nargs,
+	       int64_t *changes);
+
+/* Runs a named read statement; fn is called per row. Returns 0, a negative
+ * cw_err, or fn's first non-zero positive return. */
+int store_query(struct store *st, const char *stmt, const struct store_val *args, size_t nargs,
+		store_row_fn fn, void *ud);
+
+/* Runs fn inside one write transaction (a savepoint within a group commit).
+ * fn uses store_tx_exec / store_tx_query; if fn returns non-zero everything
+ * it did is undone and that value is returned. Returns 0 once durable.
+ * fn runs on the writer thread: it must not call store_exec/store_tx. */
+typedef int (*store_tx_fn)(struct store_tx *tx, void *ud);
+int store_tx(struct store *st, store_tx_fn fn, void *ud);
+int store_tx_exec(struct store_tx *tx, const char *stmt, const struct store_val *args,
+		  size_t nargs, int64_t *changes);
+int store_tx_query(struct store_tx *tx, const char *stmt, const struct store_val *args,
+		   size_t nargs, store_row_fn fn, void *ud);
+/* The rowid / serial id of the last insert within tx. */
+int64_t store_tx_last_id(struct store_tx *tx);
+
+/* Convenience: first column of the first row as an integer (*out untouched
+ * and CW_ENOTFOUND when there is no row). */
+int store_query_int(struct store *st, const char *stmt, const struct store_val *args,
+		    size_t nargs, int64_t *out);
+/* Convenience: first column of the first row as a new string (free()). */
+int store_query_text(struct store *st, const char *stmt, const struct store_val *args,
+		     size_t nargs, char **out);
+
+/* Group-commit statistics, for /metrics and benchmarks. */
+struct store_stats {
+	uint64_t commits;      /* database transactions committed */
+	uint64_t writes;       /* store_exec + store_tx calls completed */
+	uint64_t write_errors;
+};
+void store_get_stats(struct store *st, struct store_stats *out);
+
+#endif
