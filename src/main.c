@@ -1,17 +1,121 @@
 /*
- * main.c — the carewire command line (see `carewire --help`).
+ * main.c — the carewire command line.
+ *
+ * One table of commands; each command parses its own options with a table
+ * of flags, and bad usage exits 2 with a message. The long-running commands
+ * (serve, demo, sim) build their services and wait for SIGINT/SIGTERM.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/config.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/sec.h"
+#include "cli.h"
 #include "base/banned.h"
+
+#define CW_VERSION "0.1.0"
+
+struct command {
+	const char *name;
+	const char *sub; /* second word ("create" in "apikey create"), or NULL */
+	int (*run)(int argc, char **argv);
+	const char *usage;
+	const char *help;
+};
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("carewire %s\n", CW_VERSION);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command commands[] = {
+	{"demo", NULL, cli_demo, "demo [-c FILE] [--listen HOST:PORT]",
+	 "run the demo clinic on SQLite with the simulator, all on one port"},
+	{"serve", NULL, cli_serve, "serve [-c FILE]", "run carewire against the Cloud API"},
+	{"sim", NULL, cli_sim,
+	 "sim [--listen HOST:PORT] [--webhook URL] [--app-secret S] [--access-token T]",
+	 "run the Cloud API simulator alone"},
+	{"migrate", NULL, cli_migrate, "migrate [-c FILE]", "apply database migrations"},
+	{"org", "create", cli_org_create,
+	 "org create --name NAME --kind hospital|clinic|diagnostic|pharmacy|pharma|events "
+	 "--region CC [-c FILE]",
+	 "create an organisation (prints its id)"},
+	{"number", "add", cli_number_add,
+	 "number add --org ID --phone-number-id P --waba-id W --display +972... --token-file F "
+	 "[--rate N] [-c FILE]",
+	 "add a WhatsApp phone number to an organisation"},
+	{"apikey", "create", cli_apikey_create,
+	 "apikey create --org ORG --role admin|agent|integration|viewer [--name N] [-c FILE]",
+	 "create an API key (printed once)"},
+	{"version", NULL, cmd_version, "version", "print the version"},
+	{"help", NULL, cmd_help, "help", "this list"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: carewire COMMAND [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  carewire %s\n      %s\n", commands[i].usage, commands[i].help);
+	fprintf(f, "\nConfiguration: an INI file (-c FILE); every key also as the environment\n"
+		   "variable CAREWIRE_<SECTION>_<KEY>, which wins. Keys:\n");
+	struct buf b;
+	buf_init(&b, 0);
+	config_describe(&b);
+	if (b.data)
+		fputs(b.data, f);
+	buf_release(&b);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "version") == 0) {
-		puts("carewire 0.1.0");
-		return 0;
+	log_init_from_env();
+	if (sec_init() != 0) {
+		fprintf(stderr, "carewire: libsodium failed to initialise\n");
+		return 1;
 	}
-	fprintf(stderr, "usage: carewire COMMAND\n");
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(0, NULL);
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(0, NULL);
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const struct command *c = &commands[i];
+		if (strcmp(argv[1], c->name) != 0)
+			continue;
+		if (!c->sub)
+			return c->run(argc - 1, argv + 1);
+		if (argc >= 3 && strcmp(argv[2], c->sub) == 0)
+			return c->run(argc - 2, argv + 2);
+	}
+	fprintf(stderr, "carewire: unknown command '%s%s%s' (carewire --help lists them)\n",
+		argv[1], argc >= 3 && argv[2][0] != '-' ? " " : "",
+		argc >= 3 && argv[2][0] != '-' ? argv[2] : "");
 	return 2;
 }

@@ -25,6 +25,8 @@
 #define HTTP_MAX_RESP_HEADERS 12
 #define HTTP_BODY_WEBHOOK_MAX (3u * 1024 * 1024)
 #define HTTP_BODY_API_MAX (1u * 1024 * 1024)
+/* Longer request paths (before the query string) get 400. */
+#define HTTP_PATH_MAX 2048
 
 struct http_server;
 
@@ -50,14 +52,17 @@ struct http_response {
 	char *header_values[HTTP_MAX_RESP_HEADERS];
 };
 
-/* Returns 0 after filling resp (any status); non-zero means 500. */
+/* The handler gets resp with status 200, content_type NULL (sent as
+ * application/json), an empty body and no headers. Returns 0 after filling
+ * resp (any status); non-zero means 500 (resp is then discarded). */
 typedef int (*http_handler_fn)(void *ud, const struct http_request *req,
 			       struct http_response *resp);
 
 struct http_route {
 	const char *method;  /* NULL matches any method */
 	const char *pattern; /* "/api/v1/contacts/{id}"; a trailing "*" matches any rest:
-				"/static/{*}" gives param "*" */
+				"/static/{*}" gives param "*". {name} matches one
+				non-empty segment; {*} may be empty. */
 	http_handler_fn handler;
 	size_t body_max;     /* 0: HTTP_BODY_API_MAX */
 };
@@ -67,14 +72,27 @@ struct http_route {
  * (caller frees with http_server_free()) or NULL with a log line. */
 struct http_server *http_server_new(const char *listen, int nthreads);
 /* Adds a table of routes (terminated by a row with pattern NULL); earlier
- * tables win on overlap. The table and ud are borrowed for the server's life. */
+ * tables win on overlap. The table and ud are borrowed for the server's life.
+ * Mount every table before http_server_start(); later mounts are refused. */
 void http_server_mount(struct http_server *srv, const struct http_route *routes, void *ud);
-/* Starts listening and serving in the background. Returns 0 or CW_EIO. */
+/* The same with every pattern of the table prefixed by prefix ("/graph"). */
+void http_server_mount_at(struct http_server *srv, const char *prefix,
+			  const struct http_route *routes, void *ud);
+/* Starts listening and serving in the background. Returns 0 or CW_EIO
+ * (CW_EINVAL when already started). */
 int http_server_start(struct http_server *srv);
 /* The port actually bound (after start). */
 int http_server_port(const struct http_server *srv);
 /* Stops and frees. Accepts NULL. */
 void http_server_free(struct http_server *srv);
+/* Turns the per-request access log line on (the default) or off. */
+void http_server_set_access_log(struct http_server *srv, int on);
+/* Appends the per-route counters to out as Prometheus text:
+ * carewire_http_requests_total{route="<pattern>",code="2xx"} N and
+ * carewire_http_request_duration_seconds_sum/_count{route="<pattern>"}.
+ * Requests that matched no route are counted under route="(unmatched)".
+ * Returns 0 or CW_ETOOBIG when out is full. */
+int http_server_metrics(struct http_server *srv, struct buf *out);
 
 /* Request accessors. Borrowed, valid for the handler call. */
 const char *http_header(const struct http_request *req, const char *name);

@@ -47,8 +47,13 @@ struct store_val {
 #define SV_NULL ((struct store_val){.type = SV_T_NULL})
 #define SV_INT(x) ((struct store_val){.type = SV_T_INT, .i = (int64_t)(x)})
 #define SV_REAL(x) ((struct store_val){.type = SV_T_REAL, .r = (double)(x)})
-/* Text; a NULL pointer binds SQL NULL. */
-#define SV_TEXT(x) ((struct store_val){.type = (x) ? SV_T_TEXT : SV_T_NULL, .s = (x)})
+/* Text; a NULL pointer binds SQL NULL. (The test is a function so that a
+ * char array argument, such as an id buffer, does not trip -Waddress.) */
+static inline enum store_type store_text_type_(const char *s)
+{
+	return s ? SV_T_TEXT : SV_T_NULL;
+}
+#define SV_TEXT(x) ((struct store_val){.type = store_text_type_(x), .s = (x)})
 #define SV_TEXTN(x, len) ((struct store_val){.type = SV_T_TEXT, .s = (x), .n = (len)})
 #define SV_BLOB(x, len) ((struct store_val){.type = SV_T_BLOB, .s = (const char *)(x), .n = (len)})
 
@@ -65,7 +70,9 @@ const char *store_row_text(const struct store_row *row, int col);
 const void *store_row_blob(const struct store_row *row, int col, size_t *len);
 
 /* Called once per row; return 0 to go on, non-zero to stop (that value is
- * returned by store_query unless negative errors are meant). */
+ * returned by store_query unless negative errors are meant). A row callback
+ * may run further reads; a write from inside it is refused (CW_EINTERNAL):
+ * collect what is needed, then write after the read returns. */
 typedef int (*store_row_fn)(void *ud, const struct store_row *row);
 
 /* Opens a store from a URL: "sqlite:PATH" (":memory:" allowed for tests) or
@@ -83,6 +90,9 @@ int store_migrate(struct store *st, int *applied);
 int store_schema_version(struct store *st);
 /* "sqlite" or "postgres". */
 const char *store_backend_name(const struct store *st);
+/* The SQL dialect the backend speaks ("sqlite" or "postgres"), for the one
+ * place that generates SQL structure: the segment query compiler. */
+const char *store_dialect(const struct store *st);
 
 /* Runs a named write statement through group commit. *changes (may be NULL)
  * gets the number of rows it changed. Returns 0 once durable. */
@@ -93,6 +103,21 @@ int store_exec(struct store *st, const char *stmt, const struct store_val *args,
  * cw_err, or fn's first non-zero positive return. */
 int store_query(struct store *st, const char *stmt, const struct store_val *args, size_t nargs,
 		store_row_fn fn, void *ud);
+
+/* Runs a read-only SQL text that the caller generated, with every value in
+ * args bound to its ?N parameters. This is the segment query compiler's entry
+ * point: it builds SQL *structure* from a parsed query (column names from a
+ * fixed table, operators from a fixed table) and binds every value. sql must
+ * never contain user text: no literal, name or fragment that came from a
+ * request. One statement only; a statement that could write is refused with
+ * CW_EINVAL. Runs on a read connection like store_query(). */
+int store_query_sql(struct store *st, const char *sql, const struct store_val *args,
+		    size_t nargs, store_row_fn fn, void *ud);
+
+/* Prepares every named statement against the current schema and logs each
+ * one that does not compile. Call after store_migrate() (carewire migrate
+ * and the tests do). Returns 0 or CW_EINTERNAL. */
+int store_check_statements(struct store *st);
 
 /* Runs fn inside one write transaction (a savepoint within a group commit).
  * fn uses store_tx_exec / store_tx_query; if fn returns non-zero everything
@@ -111,7 +136,8 @@ int64_t store_tx_last_id(struct store_tx *tx);
  * and CW_ENOTFOUND when there is no row). */
 int store_query_int(struct store *st, const char *stmt, const struct store_val *args,
 		    size_t nargs, int64_t *out);
-/* Convenience: first column of the first row as a new string (free()). */
+/* Convenience: first column of the first row as a new string (free()); a
+ * NULL column gives *out = NULL and 0, no row gives CW_ENOTFOUND. */
 int store_query_text(struct store *st, const char *stmt, const struct store_val *args,
 		     size_t nargs, char **out);
 

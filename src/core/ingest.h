@@ -1,0 +1,97 @@
+/*
+ * ingest.h — from a received webhook to carewire's state.
+ *
+ * Place (DESIGN.md §2): http/webhook.c verifies the signature and calls
+ * ingest_accept(), which makes the raw body durable in webhook_log and only
+ * then lets the caller answer 200. One worker thread then takes the bodies
+ * oldest first, parses them (wa/webhook.c) and applies every event inside
+ * one write transaction that also marks the body processed — so a crash at
+ * any moment leaves a body either untouched (processed again after restart)
+ * or fully applied, never half: exactly once.
+ *
+ * Applying an event:
+ *   status  → message_statuses (dedupe by wamid + status) and the message's
+ *             state, which only moves forward (message.update_status); a
+ *             status for a wamid not yet known is kept and applied when the
+ *             dispatcher records that wamid.
+ *   message → the contact (found by wa_id, created on first contact), the
+ *             inbound message row (dedupe by wamid), the 24-hour window, and
+ *             then the inbound handlers in order (opt-out words, journeys,
+ *             the bot, the inbox) until one handles it.
+ *   others  → the handlers for that kind (templates, quality, preferences).
+ */
+#ifndef CW_INGEST_H
+#define CW_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "wa/webhook.h"
+
+struct ingest;
+
+/* What an inbound handler is told about a message that was just stored. */
+struct inbound {
+	const struct webhook_event *ev; /* ev->msg has the parsed message */
+	const char *org_id;
+	const char *number_id;       /* numbers.id */
+	const char *phone_number_id; /* Meta's id of the number */
+	const char *contact_id;
+	const char *message_id; /* messages.id of the inbound row */
+	const char *wa_id;      /* the sender's wa_id (may be NULL: BSUID only) */
+	int new_contact;        /* this is the contact's first message */
+	int64_t now_ms;
+};
+
+#define INBOUND_CONTINUE 0
+#define INBOUND_HANDLED 1
+
+/* Called on the writer thread inside the body's transaction; may read and
+ * write through tx (e.g. queue a reply). Returns INBOUND_HANDLED to stop the
+ * chain, INBOUND_CONTINUE to pass on, or a negative cw_err, which undoes the
+ * whole body's work (it is retried later). */
+typedef int (*ingest_inbound_fn)(void *ud, struct store_tx *tx, const struct inbound *in);
+
+/* Called for every event that is not an inbound message (statuses after
+ * they were applied, template and account events...). org_id may be NULL
+ * when the phone number is unknown. Same return convention. */
+typedef int (*ingest_event_fn)(void *ud, struct store_tx *tx, const struct webhook_event *ev,
+			       const char *org_id);
+
+#define INGEST_MAX_HANDLERS 16
+
+/* Returns a new ingest over st (borrowed for the ingest's life); caller
+ * frees with ingest_free(). */
+struct ingest *ingest_new(struct store *st);
+/* Adds an inbound handler; handlers run in the order added. */
+void ingest_add_inbound(struct ingest *ing, const char *name, ingest_inbound_fn fn, void *ud);
+/* Adds an event handler. */
+void ingest_add_event(struct ingest *ing, const char *name, ingest_event_fn fn, void *ud);
+/* Starts the worker thread. Returns 0 or CW_EINTERNAL. */
+int ingest_start(struct ingest *ing);
+/* Stops the worker (after the body in hand) and frees. Accepts NULL. */
+void ingest_free(struct ingest *ing);
+
+/* Makes a received body durable (group commit) and wakes the worker.
+ * signature may be NULL. *id (may be NULL) gets the log row id.
+ * Returns 0 once durable: only then may the webhook be acknowledged. */
+int ingest_accept(struct ingest *ing, const char *body, size_t len, const char *signature,
+		  int64_t *id);
+
+/* Processes every pending body now, on the calling thread (tests and the
+ * worker use it). Returns the number of bodies processed, or a cw_err. */
+int ingest_drain(struct ingest *ing);
+
+/* Counters for /metrics. */
+struct ingest_stats {
+	uint64_t accepted, processed, failed_bodies, events, rejected_items, duplicates;
+};
+void ingest_get_stats(struct ingest *ing, struct ingest_stats *out);
+
+/* Applies the statuses recorded for wamid before its message knew the wamid
+ * (a status webhook can overtake the send response). Used by the dispatcher
+ * inside the transaction that records a wamid. */
+int ingest_replay_statuses(struct store_tx *tx, const char *wamid);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * api.c — shared /api/v1 plumbing (see api.h).
+ */
+#include "http/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/err.h"
+#include "base/banned.h"
+
+int api_auth(struct app *app, const struct http_request *req, struct http_response *resp,
+	     enum apikey_role min_role, struct apikey_principal *who)
+{
+	const char *h = http_header(req, "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+		http_set_header(resp, "WWW-Authenticate", "Bearer");
+		http_reply_error(resp, 401, "unauthorized",
+				 "an API key is required: Authorization: Bearer <key>",
+				 "Authorization");
+		return CW_EAUTH;
+	}
+	const char *key = h + 7;
+	while (*key == ' ')
+		key++;
+	if (apikey_verify(app->st, key, who) != 0) {
+		http_set_header(resp, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+		http_reply_error(resp, 401, "unauthorized", "the API key is not valid",
+				 "Authorization");
+		return CW_EAUTH;
+	}
+	if (who->role < min_role) {
+		char m[120];
+		snprintf(m, sizeof m, "this needs the %s role; the key has %s",
+			 apikey_role_name(min_role), apikey_role_name(who->role));
+		http_reply_error(resp, 403, "forbidden", m, NULL);
+		return CW_EFORBIDDEN;
+	}
+	return 0;
+}
+
+json_t *api_body(const struct http_request *req, struct http_response *resp,
+		 const struct json_field *schema)
+{
+	const char *ct = http_header(req, "Content-Type");
+	if (ct && strncasecmp(ct, "application/json", 16) != 0) {
+		http_reply_error(resp, 415, "unsupported_media_type",
+				 "the body must be application/json", "Content-Type");
+		return NULL;
+	}
+	struct json_error e;
+	json_t *body = json_parse_body(req->body, req->body_len, &e);
+	if (!body) {
+		http_reply_error(resp, 400, "invalid_json", e.message, "body");
+		return NULL;
+	}
+	if (!json_is_object(body)) {
+		json_decref(body);
+		http_reply_error(resp, 400, "invalid_json", "the body must be a JSON object", "body");
+		return NULL;
+	}
+	if (schema && json_validate(body, schema, &e) != 0) {
+		json_decref(body);
+		http_reply_error(resp, 422, "invalid_field", e.message, e.field);
+		return NULL;
+	}
+	return body;
+}
+
+void api_error(struct http_response *resp, int err, const char *message, const char *field)
+{
+	http_reply_error(resp, cw_err_http_status(err), cw_err_code(err),
+			 message ? message : cw_strerror(err), field);
+}
+
+int api_limit(const struct http_request *req, int def, int max)
+{
+	const char *s = http_query(req, "limit");
+	if (!s)
+		return def;
+	char *end = NULL;
+	long v = strtol(s, &end, 10);
+	if (!end || *end || v < 1)
+		return def;
+	return v > max ? max : (int)v;
+}

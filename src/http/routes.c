@@ -1,0 +1,28 @@
+/*
+ * routes.c — the list of route tables (see routes.h). A new resource adds
+ * its table to this list and nothing else.
+ */
+#include "http/routes.h"
+
+#include <stddef.h>
+
+#include "base/banned.h"
+
+static const struct http_route *const tables[] = {
+	webhook_routes,
+};
+
+/* One carewire process serves one HTTP server; /metrics reads its counters. */
+static struct http_server *mounted;
+
+struct http_server *routes_server(void)
+{
+	return mounted;
+}
+
+void routes_mount(struct http_server *srv, struct app *app)
+{
+	mounted = srv;
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
+		http_server_mount(srv, tables[i], app);
+}

@@ -1,0 +1,20 @@
+/*
+ * routes.h — every route table of carewire's server, and the one function
+ * that mounts them all. Each resource file (http/api_<resource>.c,
+ * http/webhook.c, ...) exports its table here; routes.c lists them.
+ */
+#ifndef CW_HTTP_ROUTES_H
+#define CW_HTTP_ROUTES_H
+
+#include "core/app.h"
+#include "http/server.h"
+
+extern const struct http_route webhook_routes[];
+
+/* Mounts the webhook receiver, /healthz, /metrics and the /api/v1 tables on
+ * srv with app as user data. */
+void routes_mount(struct http_server *srv, struct app *app);
+/* The server routes_mount() last mounted on (for /metrics), or NULL. */
+struct http_server *routes_server(void);
+
+#endif
