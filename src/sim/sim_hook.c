@@ -1,12 +1,15 @@
 /*
- * sim_hook.c — the simulator's webhook delivery thread (see sim_hook.h).
+ * sim_hook.c — the simulator's webhook delivery threads (see sim_hook.h).
  *
  * One min-heap ordered by (due, seq) holds two kinds of items: jobs (handed
  * to the simulator's job function when due) and payloads (POSTed when due,
  * and pushed back with a later due time when the receiver did not answer
- * 200). The thread takes every due item under the lock, then works without
- * it: jobs fill a batch, the batch becomes payloads, payloads are sent with
- * one reused libcurl handle (keep-alive to the receiver).
+ * 200). The timer thread takes every due item under the lock, runs the jobs
+ * without it (they fill a batch that becomes payloads) and hands due
+ * payloads to SIM_HOOK_SENDERS sender threads, each with one reused libcurl
+ * handle (keep-alive to the receiver). Payloads are sharded by phone number,
+ * so one number's webhooks keep their order (until a retry) while several
+ * numbers are delivered in parallel.
  */
 #include "sim/sim_hook.h"
 
@@ -20,6 +23,7 @@
 
 #include "base/alloc.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/sec.h"
 #include "base/time.h"
@@ -32,6 +36,7 @@
 enum hook_kind { HOOK_JOB, HOOK_POST };
 
 struct hook_item {
+	struct hook_item *next; /* in a sender's queue */
 	int64_t due;
 	uint64_t seq;
 	enum hook_kind kind;
@@ -40,6 +45,7 @@ struct hook_item {
 	char *body; /* HOOK_POST: the exact bytes sent and signed */
 	size_t len;
 	int attempts;
+	unsigned shard; /* the sender that posts it */
 };
 
 struct sim_batch {
@@ -55,12 +61,22 @@ struct sim_batch {
 	json_t *payloads; /* array */
 };
 
+struct hook_sender {
+	struct sim_hook *h;
+	pthread_t thread;
+	pthread_cond_t cond; /* with sim_hook.mu */
+	struct hook_item *head, *tail;
+	int started;
+};
+
 struct sim_hook {
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
+	pthread_mutex_t mu; /* the heap, the sender queues, the settings */
+	pthread_cond_t cond; /* the timer thread's */
 	pthread_t thread;
 	int started;
 	atomic_int stop;
+	struct hook_sender senders[SIM_HOOK_SENDERS];
+	size_t queued; /* items in sender queues */
 
 	sim_hook_fn fn;
 	void *ud;
@@ -118,7 +134,7 @@ static void heap_down(struct sim_hook *h, size_t i)
 /* Called with the lock held. Takes ownership of it, also on failure. */
 static int heap_push_locked(struct sim_hook *h, struct hook_item *it)
 {
-	if (h->n >= SIM_HOOK_QUEUE_MAX || atomic_load(&h->stop)) {
+	if (h->n + h->queued >= SIM_HOOK_QUEUE_MAX || atomic_load(&h->stop)) {
 		h->counts.dropped++;
 		free(it->arg);
 		free(it->body);
@@ -181,6 +197,10 @@ struct sim_hook *sim_hook_new(const struct sim_hook_config *cfg, sim_hook_fn fn,
 	pthread_cond_init(&h->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	atomic_init(&h->stop, 0);
+	for (int i = 0; i < SIM_HOOK_SENDERS; i++) {
+		h->senders[i].h = h;
+		pthread_cond_init(&h->senders[i].cond, NULL);
+	}
 	h->fn = fn;
 	h->ud = ud;
 	h->url = cfg->url && *cfg->url ? xstrdup(cfg->url) : NULL;
@@ -219,10 +239,20 @@ int sim_hook_job(struct sim_hook *h, int64_t delay_ms, void *arg, int clearable)
 	return rc;
 }
 
-/* Serialises payload into POST items: the original and, by chance, a
- * duplicate. Takes ownership of payload. Called without the lock. */
-static int queue_payload(struct sim_hook *h, json_t *payload)
+static unsigned shard_of(const char *key)
 {
+	uint32_t x = 2166136261u;
+	for (const char *p = key ? key : ""; *p; p++)
+		x = (x ^ (unsigned char)*p) * 16777619u;
+	return x % SIM_HOOK_SENDERS;
+}
+
+/* Serialises payload into POST items: the original and, by chance, a
+ * duplicate. key picks the sender (the phone number id). Takes ownership of
+ * payload. Called without the lock. */
+static int queue_payload(struct sim_hook *h, json_t *payload, const char *key)
+{
+	unsigned shard = shard_of(key);
 	char *body = json_dumps(payload, JSON_COMPACT);
 	json_decref(payload);
 	if (!body)
@@ -239,6 +269,7 @@ static int queue_payload(struct sim_hook *h, json_t *payload)
 	it->kind = HOOK_POST;
 	it->len = strlen(body);
 	it->body = body;
+	it->shard = shard;
 	it->due = now + (h->reorder ? rand_below(SIM_HOOK_REORDER_MS) : 0);
 	int64_t first_due = it->due;
 	rc = heap_push_locked(h, it);
@@ -247,6 +278,7 @@ static int queue_payload(struct sim_hook *h, json_t *payload)
 		d->kind = HOOK_POST;
 		d->body = xstrdup(body);
 		d->len = strlen(body);
+		d->shard = shard;
 		d->due = first_due + 1 + rand_below(h->reorder ? SIM_HOOK_REORDER_MS
 							   : HOOK_DUP_DELAY_MS);
 		if (heap_push_locked(h, d) == 0)
@@ -258,7 +290,26 @@ static int queue_payload(struct sim_hook *h, json_t *payload)
 
 int sim_hook_send(struct sim_hook *h, json_t *payload)
 {
-	return queue_payload(h, payload);
+	const char *key = json_string_value(
+		json_path(payload, "entry.0.changes.0.value.metadata.phone_number_id"));
+	if (!key)
+		key = json_string_value(json_path(payload, "entry.0.id"));
+	return queue_payload(h, payload, key);
+}
+
+/* Frees what waits in the sender queues. Called with the lock held. */
+static void drop_queues_locked(struct sim_hook *h)
+{
+	for (int i = 0; i < SIM_HOOK_SENDERS; i++) {
+		struct hook_sender *snd = &h->senders[i];
+		while (snd->head) {
+			struct hook_item *it = snd->head;
+			snd->head = it->next;
+			item_free(it);
+		}
+		snd->tail = NULL;
+	}
+	h->queued = 0;
 }
 
 void sim_hook_clear(struct sim_hook *h)
@@ -276,6 +327,7 @@ void sim_hook_clear(struct sim_hook *h)
 	/* Rebuild the heap property over what was kept. */
 	for (size_t i = h->n / 2; i-- > 0;)
 		heap_down(h, i);
+	drop_queues_locked(h);
 	pthread_mutex_unlock(&h->mu);
 }
 
@@ -283,7 +335,7 @@ void sim_hook_get_counts(struct sim_hook *h, struct sim_hook_counts *out)
 {
 	pthread_mutex_lock(&h->mu);
 	*out = h->counts;
-	out->pending = h->n;
+	out->pending = h->n + h->queued;
 	pthread_mutex_unlock(&h->mu);
 }
 
@@ -329,7 +381,8 @@ static void batch_flush_group(struct sim_batch *b, int i, int reorder)
 			json_array_append(chunk, json_array_get(b->g[i].statuses, k));
 		json_t *value = sim_hook_value(b->g[i].pnid, b->g[i].display);
 		json_object_set_new(value, "statuses", chunk);
-		queue_payload(b->h, sim_hook_envelope(b->g[i].waba, "messages", value, 0));
+		queue_payload(b->h, sim_hook_envelope(b->g[i].waba, "messages", value, 0),
+			      b->g[i].pnid);
 	}
 	json_decref(b->g[i].statuses);
 	b->g[i].statuses = NULL;
@@ -385,7 +438,7 @@ static void batch_flush(struct sim_batch *b)
 			order[j] = t;
 		}
 	for (size_t i = 0; i < n; i++)
-		queue_payload(b->h, json_incref(json_array_get(b->payloads, order[i])));
+		sim_hook_send(b->h, json_incref(json_array_get(b->payloads, order[i])));
 	free(order);
 	json_array_clear(b->payloads);
 }
@@ -471,26 +524,60 @@ static void deliver(struct sim_hook *h, CURL *curl, struct hook_item *it)
 	pthread_mutex_unlock(&h->mu);
 }
 
-static void *hook_main(void *arg)
+static CURL *sender_curl(struct sim_hook *h)
+{
+	CURL *curl = curl_easy_init();
+	if (!curl) {
+		log_error("sim", "curl_easy_init failed; webhooks will not be delivered");
+		return NULL;
+	}
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)SIM_HOOK_HTTP_TIMEOUT_MS);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)SIM_HOOK_HTTP_TIMEOUT_MS);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_on_stop);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, h);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "facebookexternalua");
+	return curl;
+}
+
+static void *sender_main(void *arg)
+{
+	struct hook_sender *snd = arg;
+	struct sim_hook *h = snd->h;
+	CURL *curl = sender_curl(h);
+	pthread_mutex_lock(&h->mu);
+	while (!atomic_load(&h->stop)) {
+		struct hook_item *it = snd->head;
+		if (!it) {
+			pthread_cond_wait(&snd->cond, &h->mu);
+			continue;
+		}
+		snd->head = it->next;
+		if (!snd->head)
+			snd->tail = NULL;
+		h->queued--;
+		pthread_mutex_unlock(&h->mu);
+		if (curl)
+			deliver(h, curl, it);
+		else
+			item_free(it);
+		pthread_mutex_lock(&h->mu);
+	}
+	pthread_mutex_unlock(&h->mu);
+	if (curl)
+		curl_easy_cleanup(curl);
+	return NULL;
+}
+
+static void *timer_main(void *arg)
 {
 	struct sim_hook *h = arg;
 	struct hook_item **items = xmalloc(HOOK_DRAIN_MAX * sizeof *items);
 	struct sim_batch *b = xcalloc(1, sizeof *b);
 	b->h = h;
 	b->payloads = json_array();
-	CURL *curl = curl_easy_init();
-	if (!curl) {
-		log_error("sim", "curl_easy_init failed; webhooks will not be delivered");
-	} else {
-		curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)SIM_HOOK_HTTP_TIMEOUT_MS);
-		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)SIM_HOOK_HTTP_TIMEOUT_MS);
-		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body);
-		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_on_stop);
-		curl_easy_setopt(curl, CURLOPT_XFERINFODATA, h);
-		curl_easy_setopt(curl, CURLOPT_USERAGENT, "facebookexternalua");
-	}
 
 	pthread_mutex_lock(&h->mu);
 	while (!atomic_load(&h->stop)) {
@@ -506,23 +593,29 @@ static void *hook_main(void *arg)
 			continue;
 		}
 		size_t n = 0;
-		while (n < HOOK_DRAIN_MAX && h->n && h->heap[0]->due <= now)
-			items[n++] = heap_pop_locked(h);
+		while (n < HOOK_DRAIN_MAX && h->n && h->heap[0]->due <= now) {
+			struct hook_item *it = heap_pop_locked(h);
+			if (it->kind == HOOK_JOB) {
+				items[n++] = it;
+				continue;
+			}
+			struct hook_sender *snd = &h->senders[it->shard];
+			it->next = NULL;
+			if (snd->tail)
+				snd->tail->next = it;
+			else
+				snd->head = it;
+			snd->tail = it;
+			h->queued++;
+			pthread_cond_signal(&snd->cond);
+		}
 		b->reorder = h->reorder;
 		pthread_mutex_unlock(&h->mu);
 
 		for (size_t i = 0; i < n; i++) {
-			struct hook_item *it = items[i];
-			if (atomic_load(&h->stop)) {
-				item_free(it);
-			} else if (it->kind == HOOK_JOB) {
-				h->fn(h->ud, it->arg, b);
-				item_free(it);
-			} else if (curl) {
-				deliver(h, curl, it);
-			} else {
-				item_free(it);
-			}
+			if (!atomic_load(&h->stop))
+				h->fn(h->ud, items[i]->arg, b);
+			item_free(items[i]);
 		}
 		batch_flush(b);
 		pthread_mutex_lock(&h->mu);
@@ -534,8 +627,6 @@ static void *hook_main(void *arg)
 	json_decref(b->payloads);
 	free(b);
 	free(items);
-	if (curl)
-		curl_easy_cleanup(curl);
 	return NULL;
 }
 
@@ -543,12 +634,20 @@ int sim_hook_start(struct sim_hook *h)
 {
 	if (h->started)
 		return 0;
-	if (pthread_create(&h->thread, NULL, hook_main, h) != 0) {
-		log_error("sim", "cannot start the webhook thread");
-		return CW_EIO;
+	for (int i = 0; i < SIM_HOOK_SENDERS; i++) {
+		struct hook_sender *snd = &h->senders[i];
+		if (pthread_create(&snd->thread, NULL, sender_main, snd) != 0)
+			goto fail;
+		snd->started = 1;
 	}
+	if (pthread_create(&h->thread, NULL, timer_main, h) != 0)
+		goto fail;
 	h->started = 1;
 	return 0;
+fail:
+	log_error("sim", "cannot start the webhook threads");
+	sim_hook_stop(h);
+	return CW_EIO;
 }
 
 void sim_hook_stop(struct sim_hook *h)
@@ -558,15 +657,23 @@ void sim_hook_stop(struct sim_hook *h)
 	pthread_mutex_lock(&h->mu);
 	atomic_store(&h->stop, 1);
 	pthread_cond_broadcast(&h->cond);
+	for (int i = 0; i < SIM_HOOK_SENDERS; i++)
+		pthread_cond_broadcast(&h->senders[i].cond);
 	pthread_mutex_unlock(&h->mu);
 	if (h->started) {
 		pthread_join(h->thread, NULL);
 		h->started = 0;
 	}
+	for (int i = 0; i < SIM_HOOK_SENDERS; i++)
+		if (h->senders[i].started) {
+			pthread_join(h->senders[i].thread, NULL);
+			h->senders[i].started = 0;
+		}
 	pthread_mutex_lock(&h->mu);
 	for (size_t i = 0; i < h->n; i++)
 		item_free(h->heap[i]);
 	h->n = 0;
+	drop_queues_locked(h);
 	pthread_mutex_unlock(&h->mu);
 }
 
@@ -578,6 +685,8 @@ void sim_hook_free(struct sim_hook *h)
 	free(h->heap);
 	free(h->url);
 	free(h->secret);
+	for (int i = 0; i < SIM_HOOK_SENDERS; i++)
+		pthread_cond_destroy(&h->senders[i].cond);
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->mu);
 	free(h);

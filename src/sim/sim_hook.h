@@ -1,6 +1,6 @@
 /*
- * sim_hook.h — the simulator's webhook delivery: a timer queue and a thread
- * that POSTs signed webhooks the way Meta does.
+ * sim_hook.h — the simulator's webhook delivery: a timer queue and threads
+ * that POST signed webhooks the way Meta does.
  *
  * Place: src/sim, private to the simulator. sim.c schedules jobs (a status
  * that becomes due, a template that gets approved) with sim_hook_job(); when
@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #define SIM_HOOK_QUEUE_MAX 262144  /* jobs and payloads waiting */
+#define SIM_HOOK_SENDERS 4         /* parallel POSTs (payloads sharded by number) */
 #define SIM_HOOK_BATCH_MAX 50      /* statuses in one payload */
 #define SIM_HOOK_REORDER_MS 300    /* jitter window when reordering */
 #define SIM_HOOK_HTTP_TIMEOUT_MS 5000
@@ -56,9 +57,9 @@ struct sim_hook_counts {
 
 /* Returns a new hook (caller frees with sim_hook_free()); cfg is copied. */
 struct sim_hook *sim_hook_new(const struct sim_hook_config *cfg, sim_hook_fn fn, void *ud);
-/* Starts the delivery thread. Returns 0 or CW_EIO. */
+/* Starts the timer thread and the sender threads. Returns 0 or CW_EIO. */
 int sim_hook_start(struct sim_hook *h);
-/* Stops the thread (an in-flight POST is aborted) and drops what is queued.
+/* Stops the threads (an in-flight POST is aborted) and drops what is queued.
  * Idempotent. */
 void sim_hook_stop(struct sim_hook *h);
 /* Stops and frees. Accepts NULL. */
