@@ -27,7 +27,7 @@
 #include "base/banned.h"
 
 #define N_INPUTS 4096
-#define DAY_MS   86400000LL
+#define DAY_MS	 86400000LL
 
 struct item {
 	struct policy_contact c;
@@ -38,35 +38,35 @@ struct item {
 };
 
 static const char *const texts[] = {
-	"Shalom! A reminder: your appointment with Dr. Levi is on Sunday 14/06 at 10:30, "
-	"Herzl 12, Tel Aviv, 3rd floor. Nothing to eat 3 hours before. To reschedule call "
-	"03-9337423.",
-	"שלום, תזכורת: התור שלך אצל ד\"ר כהן ביום ראשון 14.06 בשעה 10:30, רחוב הרצל 12, "
-	"קומה 3. נא לא לאכול 3 שעות לפני הבדיקה. לשינוי התור: 03-9337423",
-	"Здравствуйте! Напоминаем о приёме у врача Ивановой в воскресенье 14.06 в 10:30, "
-	"ул. Герцль 12, 3 этаж. Не ешьте за 3 часа до анализа. Перенести: +972-3-933-7423",
-	"Your order 48213 is ready for pickup at Herzl 12 pharmacy, open Sun-Thu 8:00-20:00. "
-	"Amount due: 42.90 NIS.",
-	"ההזמנה שלך מספר 48213 מוכנה לאיסוף בבית המרקחת, סכום לתשלום 42.90 ש\"ח.",
-	"Ваш заказ 48213 готов к выдаче. Сумма к оплате 1 250,00 руб. Аптека работает до 20:00.",
-	"Spring offer: sunscreen SPF50 and vitamin D, two for one until 30/04. Reply STOP to opt "
-	"out.",
-	"מבצע אביב: קרם הגנה ווויטמין D, אחד פלוס אחד עד 30.04. להסרה השיבו הסר",
-	"Весенняя акция: солнцезащитный крем и витамин D, два по цене одного до 30.04.",
-	"How was your visit today? Tap a number from 1 to 5.",
-	"Your lipid panel results are ready: LDL 112 mg/dL, HDL 54 mg/dL. Dr. Levi will call.",
-	"Thanks for writing! We answer Sun-Thu 8:00-18:00; you'll hear from us by 9:00 "
-	"tomorrow.",
-	/* rare rows: an ID number, a drug name */
-	"Confirmed for patient 123456782, see you on Sunday.",
-	"New arrival: Ozempic pens in stock, order now!",
-	"Новинка: Оземпик в наличии, закажите сейчас!",
+    "Shalom! A reminder: your appointment with Dr. Levi is on Sunday 14/06 at 10:30, "
+    "Herzl 12, Tel Aviv, 3rd floor. Nothing to eat 3 hours before. To reschedule call "
+    "03-9337423.",
+    "שלום, תזכורת: התור שלך אצל ד\"ר כהן ביום ראשון 14.06 בשעה 10:30, רחוב הרצל 12, "
+    "קומה 3. נא לא לאכול 3 שעות לפני הבדיקה. לשינוי התור: 03-9337423",
+    "Здравствуйте! Напоминаем о приёме у врача Ивановой в воскресенье 14.06 в 10:30, "
+    "ул. Герцль 12, 3 этаж. Не ешьте за 3 часа до анализа. Перенести: +972-3-933-7423",
+    "Your order 48213 is ready for pickup at Herzl 12 pharmacy, open Sun-Thu 8:00-20:00. "
+    "Amount due: 42.90 NIS.",
+    "ההזמנה שלך מספר 48213 מוכנה לאיסוף בבית המרקחת, סכום לתשלום 42.90 ש\"ח.",
+    "Ваш заказ 48213 готов к выдаче. Сумма к оплате 1 250,00 руб. Аптека работает до 20:00.",
+    "Spring offer: sunscreen SPF50 and vitamin D, two for one until 30/04. Reply STOP to opt "
+    "out.",
+    "מבצע אביב: קרם הגנה ווויטמין D, אחד פלוס אחד עד 30.04. להסרה השיבו הסר",
+    "Весенняя акция: солнцезащитный крем и витамин D, два по цене одного до 30.04.",
+    "How was your visit today? Tap a number from 1 to 5.",
+    "Your lipid panel results are ready: LDL 112 mg/dL, HDL 54 mg/dL. Dr. Levi will call.",
+    "Thanks for writing! We answer Sun-Thu 8:00-18:00; you'll hear from us by 9:00 "
+    "tomorrow.",
+    /* rare rows: an ID number, a drug name */
+    "Confirmed for patient 123456782, see you on Sunday.",
+    "New arrival: Ozempic pens in stock, order now!",
+    "Новинка: Оземпик в наличии, закажите сейчас!",
 };
 
 static const char *const zones[] = {
-	"Asia/Jerusalem", "Asia/Jerusalem", "Asia/Jerusalem", "Asia/Jerusalem",
-	"Asia/Jerusalem", "Asia/Jerusalem", "Europe/Moscow",  "Europe/Moscow",
-	"America/New_York", "Europe/Berlin", "Asia/Yekaterinburg", "",
+    "Asia/Jerusalem",	"Asia/Jerusalem", "Asia/Jerusalem",	"Asia/Jerusalem",
+    "Asia/Jerusalem",	"Asia/Jerusalem", "Europe/Moscow",	"Europe/Moscow",
+    "America/New_York", "Europe/Berlin",  "Asia/Yekaterinburg", "",
 };
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
@@ -90,7 +90,7 @@ static struct policy_org orgs[3];
 
 static void build(struct item *items, int all_critical)
 {
-	int64_t base = 1781078400000LL; /* 2026-06-10T08:00:00Z, a Wednesday */
+	int64_t base = 1781049600000LL; /* 2026-06-10T00:00:00Z, a Wednesday */
 	for (int i = 0; i < N_INPUTS; i++) {
 		struct item *it = &items[i];
 		memset(it, 0, sizeof *it);
@@ -109,7 +109,7 @@ static void build(struct item *items, int all_critical)
 		c->marketing_stopped = rnd(100) < 2;
 		for (int p = 0; p < POLICY_PURPOSE_COUNT; p++) {
 			uint32_t r = rnd(100);
-			c->consents[p].status = r < 80   ? POLICY_CONSENT_GRANTED
+			c->consents[p].status = r < 80	 ? POLICY_CONSENT_GRANTED
 						: r < 90 ? POLICY_CONSENT_NONE
 						: r < 95 ? POLICY_CONSENT_REFUSED
 							 : POLICY_CONSENT_WITHDRAWN;
@@ -141,8 +141,8 @@ static void build(struct item *items, int all_critical)
 		size_t nt = sizeof texts / sizeof texts[0];
 		m->text = texts[rnd(100) < 97 ? rnd(nt - 3) : nt - 3 + rnd(3)];
 		if (m->purpose == POLICY_RESULTS) {
-			static const char *const cats[] = {"lipids", "cbc", "glucose", "Oncology",
-							   "thyroid", "hiv"};
+			static const char *const cats[] = {"lipids",   "cbc",	  "glucose",
+							   "Oncology", "thyroid", "hiv"};
 			m->result_category = cats[rnd(6)];
 		}
 		m->campaign_halted = m->purpose == POLICY_MARKETING && rnd(100) < 3;
@@ -278,13 +278,13 @@ int main(int argc, char **argv)
 	double rate = run_decide(items, seconds, &t);
 	long total = t.n[0] + t.n[1] + t.n[2];
 	snprintf(line, sizeof line,
-			   "policy_decide, realistic mix, 1 thread: %.0f decisions/s (%.2f us each); "
-			   "allow %.1f%%, deny %.1f%%, defer %.1f%% (quiet_hours %.1f%%, "
-			   "tier_budget %.1f%%)\n",
-			   rate, 1e6 / rate, 100.0 * t.n[POLICY_ALLOW] / total,
-			   100.0 * t.n[POLICY_DENY] / total, 100.0 * t.n[POLICY_DEFER] / total,
-			   100.0 * t.reasons[POLICY_R_QUIET_HOURS] / total,
-			   100.0 * t.reasons[POLICY_R_TIER_BUDGET] / total);
+		 "policy_decide, realistic mix, 1 thread: %.0f decisions/s (%.2f us each); "
+		 "allow %.1f%%, deny %.1f%%, defer %.1f%% (quiet_hours %.1f%%, "
+		 "tier_budget %.1f%%)\n",
+		 rate, 1e6 / rate, 100.0 * t.n[POLICY_ALLOW] / total,
+		 100.0 * t.n[POLICY_DENY] / total, 100.0 * t.n[POLICY_DEFER] / total,
+		 100.0 * t.reasons[POLICY_R_QUIET_HOURS] / total,
+		 100.0 * t.reasons[POLICY_R_TIER_BUDGET] / total);
 	emit(out, line);
 	snprintf(line, sizeof line, "  reasons:");
 	for (int r = 0; r < POLICY_R_COUNT; r++) {
@@ -315,8 +315,9 @@ int main(int argc, char **argv)
 	emit(out, line);
 
 	rate = run_natid(seconds);
-	snprintf(line, sizeof line, "natid_find alone, texts of 50-250 bytes: %.0f calls/s (%.2f us each)\n",
-		 rate, 1e6 / rate);
+	snprintf(line, sizeof line,
+		 "natid_find alone, texts of 50-250 bytes: %.0f calls/s (%.2f us each)\n", rate,
+		 1e6 / rate);
 	emit(out, line);
 
 	rate = run_formulary(f, seconds);

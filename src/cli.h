@@ -13,5 +13,6 @@ int cli_migrate(int argc, char **argv);
 int cli_org_create(int argc, char **argv);
 int cli_number_add(int argc, char **argv);
 int cli_apikey_create(int argc, char **argv);
+int cli_agent_create(int argc, char **argv);
 
 #endif

@@ -60,6 +60,10 @@ static const struct command commands[] = {
 	{"apikey", "create", cli_apikey_create,
 	 "apikey create --org ORG --role admin|agent|integration|viewer [--name N] [-c FILE]",
 	 "create an API key (printed once)"},
+	{"agent", "create", cli_agent_create,
+	 "agent create --org ID --email E --role admin|agent|viewer [--name N] "
+	 "[--password-file F] [-c FILE]",
+	 "create a dashboard account (password from the file or standard input)"},
 	{"version", NULL, cmd_version, "version", "print the version"},
 	{"help", NULL, cmd_help, "help", "this list"},
 };

@@ -18,6 +18,7 @@
 #include "base/sec.h"
 #include "cli.h"
 #include "cli/opts.h"
+#include "core/agent.h"
 #include "core/apikey.h"
 #include "core/app.h"
 #include "core/demo.h"
@@ -26,6 +27,11 @@
 #include "http/static.h"
 #include "sim/sim.h"
 #include "base/banned.h"
+
+/* The demo's dashboard login (src/core/agent.h agent_demo_login()). */
+#define DEMO_AGENT_EMAIL "admin@demo.clinic"
+
+#define SIM_MIN_THREADS 32
 
 static void set_str(char **field, const char *value)
 {
@@ -201,8 +207,15 @@ int cli_demo(int argc, char **argv)
 	rc = apikey_create(app->st, org_id, APIKEY_ADMIN, "demo", key, key_id);
 	if (rc)
 		goto fail;
+	/* The dashboard's login: the demo admin gets a new random password at
+	 * every start (older sessions end), printed below and nowhere else. */
+	char password[32];
+	rc = agent_demo_login(app->st, org_id, DEMO_AGENT_EMAIL, password, sizeof password);
+	if (rc)
+		goto fail;
 	printf("carewire demo is running.\n\n"
 	       "  dashboard:  http://127.0.0.1:%d/\n"
+	       "  login:      %s  password: %s   (admin; new at every start)\n"
 	       "  API key:    %s   (admin; Authorization: Bearer ...)\n"
 	       "  data:       %s\n\n"
 	       "Play a patient (the simulator's phone of %s, Noa):\n"
@@ -214,8 +227,10 @@ int cli_demo(int argc, char **argv)
 	       "       -H 'Content-Type: application/json' \\\n"
 	       "       -d '{\"type\":\"button_reply\",\"id\":\"menu.book\",\"title\":\"Book a visit\"}'\n\n"
 	       "Press Ctrl-C to stop.\n",
-	       port, key, cfg.demo.data_dir, DEMO_DISPLAY, port, port, port);
+	       port, DEMO_AGENT_EMAIL, password, key, cfg.demo.data_dir, DEMO_DISPLAY, port, port,
+	       port);
 	fflush(stdout);
+	memset(password, 0, sizeof password);
 	opts_wait_for_signal();
 	log_info("demo", "stopping");
 fail:
@@ -259,7 +274,9 @@ int cli_sim(int argc, char **argv)
 		.phone_number_id = pnid,
 	};
 	const char *addr = listen ? listen : cfg.sim.listen ? cfg.sim.listen : "127.0.0.1:8081";
-	struct http_server *srv = http_server_new(addr, cfg.server.threads);
+	/* Latency and timeout faults sleep inside a request: give the pool room. */
+	int threads = cfg.server.threads < SIM_MIN_THREADS ? SIM_MIN_THREADS : cfg.server.threads;
+	struct http_server *srv = http_server_new(addr, threads);
 	struct sim *sim = srv ? sim_new(&scfg) : NULL;
 	if (!srv || !sim) {
 		rc = 1;

@@ -11,6 +11,8 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "core/outbox.h"
+#include "core/policy.h"
+#include "core/send.h"
 #include "wa/msg.h"
 #include "base/banned.h"
 
@@ -63,6 +65,8 @@ static int contact_cb(void *ud, const struct store_row *row)
 	return 1;
 }
 
+/* Every reply goes through the send path: a service reply to what the
+ * person just wrote, decided on and logged like any other message. */
 static int queue(struct store_tx *tx, const struct inbound *in, json_t *payload, const char *kind)
 {
 	struct wa_msg_error err;
@@ -73,18 +77,21 @@ static int queue(struct store_tx *tx, const struct inbound *in, json_t *payload,
 	}
 	char key[OUTBOX_IDEM_MAX];
 	snprintf(key, sizeof key, "bot:%s:%s", kind, in->ev->msg.wamid);
-	struct outbox_item it = {.org_id = in->org_id,
-				 .number_id = in->number_id,
-				 .contact_id = in->contact_id,
-				 .idem_key = key,
-				 .purpose = "service",
-				 .producer = "bot",
-				 .priority = OUTBOX_PRIO_TRANSACTIONAL,
-				 .payload = payload};
-	char id[ID_SIZE];
-	int dup = 0;
-	int rc = outbox_enqueue_tx(tx, &it, id, &dup);
+	struct send_request rq = {.org_id = in->org_id,
+				  .number_id = in->number_id,
+				  .contact_id = in->contact_id,
+				  .purpose = POLICY_SERVICE,
+				  .payload = payload,
+				  .producer = "bot",
+				  .idem_key = key,
+				  .priority = OUTBOX_PRIO_TRANSACTIONAL,
+				  .is_reply = 1};
+	struct send_result res;
+	int rc = send_submit_tx(tx, &rq, in->now_ms, &res);
 	json_decref(payload);
+	if (rc == 0 && res.decision.outcome != POLICY_ALLOW)
+		log_info("bot", "the %s reply was not sent: %s", kind,
+			 policy_reason_code(res.decision.reason));
 	return rc;
 }
 

@@ -31,4 +31,56 @@ void dispatch_wake(struct dispatch *d);
 /* Stops the thread (in-flight requests finish or time out) and frees. */
 void dispatch_free(struct dispatch *d);
 
+/* ---- settings (call before dispatch_start()) ---- */
+
+/* How long rows left "sending" by a previous process wait for status
+ * webhooks naming them (biz_opaque_callback_data) before they are sent
+ * again. Default DISPATCH_GRACE_MS; the environment variable
+ * CAREWIRE_DISPATCH_GRACE_MS overrides it (tests). */
+#define DISPATCH_GRACE_MS 30000
+void dispatch_set_grace(struct dispatch *d, int64_t ms);
+/* Retry timing (outbox.h); default outbox_retry_defaults(). */
+struct outbox_retry;
+void dispatch_set_retry(struct dispatch *d, const struct outbox_retry *r);
+/* Turns the template synchronisation at start off (tests that count
+ * requests). On by default: every WABA's templates are listed at start and
+ * every DISPATCH_TEMPLATE_SYNC_MS. */
+#define DISPATCH_TEMPLATE_SYNC_MS (6LL * 3600 * 1000)
+void dispatch_set_template_sync(struct dispatch *d, int on);
+
+/* Counters for /metrics and tests. */
+struct dispatch_stats {
+	uint64_t claimed;   /* rows taken for sending */
+	uint64_t requests;  /* requests made (retries included) */
+	uint64_t sent;      /* accepted by the Cloud API */
+	uint64_t retried;   /* failed and queued again (back-off, fallback, pause) */
+	uint64_t deferred;  /* held for one recipient (pair limit, 131049) */
+	uint64_t failed;    /* failed for good */
+	uint64_t cancelled; /* consent withdrawn or contact erased before sending */
+	uint64_t expired;   /* not sent before their useful time */
+	uint64_t reclaimed; /* left "sending" by a crash and queued again */
+	int inflight;       /* requests running now */
+	int queued;         /* claimed rows waiting for a token */
+};
+void dispatch_get_stats(struct dispatch *d, struct dispatch_stats *out);
+
+/* ---- the token bucket (plain data; one per phone number) ----
+ *
+ * rate tokens per second, at most burst of them saved up: in any window of
+ * T seconds at most burst + rate * T sends start. burst is rate / 100 (at
+ * least 1), so no one-second window goes over the rate by more than 1 %. */
+struct dispatch_bucket {
+	double rate;   /* tokens per second */
+	double burst;  /* the most tokens kept */
+	double tokens;
+	int64_t at_ns; /* monotonic time of the last refill */
+};
+void dispatch_bucket_init(struct dispatch_bucket *b, double rate, int64_t now_ns);
+/* Changes the rate (a slowed-down number), keeping the saved tokens. */
+void dispatch_bucket_set_rate(struct dispatch_bucket *b, double rate, int64_t now_ns);
+/* Refills to now_ns; returns 1 and spends one token when one is there. */
+int dispatch_bucket_take(struct dispatch_bucket *b, int64_t now_ns);
+/* Nanoseconds until the next token (0 when one is there). */
+int64_t dispatch_bucket_wait_ns(const struct dispatch_bucket *b, int64_t now_ns);
+
 #endif

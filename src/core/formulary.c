@@ -34,6 +34,7 @@
  * of the languages (Lyrica is "lyric poetry" in Hebrew and Russian) are left
  * in the script where they are not.
  */
+/* clang-format off */
 static const char *const starter[] = {
 	/* antibiotics */
 	"amoxicillin", "אמוקסיצילין", "амоксициллин",
@@ -97,13 +98,16 @@ static const char *const starter[] = {
 	"pregabalin", "lyrica", "פרגבלין", "прегабалин",
 	"finasteride", "פינסטריד", "финастерид",
 };
+/* clang-format on */
 
-/* Russian case endings (folded), longest first so the stem found first is
- * the shortest. */
+/* Russian noun case endings (folded); every one that fits a word gives a
+ * candidate stem. */
+/* clang-format off */
 static const char *const ru_endings[] = {
 	"ами", "ями", "ой", "ою", "ей", "ею", "ом", "ем", "ов", "ев", "ам", "ям", "ах", "ях",
 	"а", "я", "у", "ю", "е", "ы", "и",
 };
+/* clang-format on */
 
 /* Hebrew one-letter prefixes: ו ה ב ל מ ש כ (UTF-8 D7 xx). */
 static const unsigned char he_prefix[] = {0x95, 0x94, 0x91, 0x9C, 0x9E, 0xA9, 0x9B};
@@ -113,8 +117,8 @@ static const unsigned char he_prefix[] = {0x95, 0x94, 0x91, 0x9C, 0x9E, 0xA9, 0x
 #define MAX_CANDIDATES (1 + sizeof ru_endings / sizeof ru_endings[0] + HE_MAX_PREFIX + 1)
 
 struct entry {
-	char *name;  /* as added */
-	char *keys;  /* folded words, each NUL-terminated, one after another */
+	char *name; /* as added */
+	char *keys; /* folded words, each NUL-terminated, one after another */
 	uint16_t off[FORMULARY_MAX_WORDS], len[FORMULARY_MAX_WORDS];
 	uint8_t nwords;
 	uint32_t hash; /* of the first key */
@@ -317,8 +321,7 @@ int formulary_add(struct formulary *f, const char *name)
 	folded = text_casefold(name);
 	if (!folded)
 		goto fail;
-	if (text_words(folded, collect_word, &sp) < 0 || sp.n == 0 ||
-	    sp.n > FORMULARY_MAX_WORDS)
+	if (text_words(folded, collect_word, &sp) < 0 || sp.n == 0 || sp.n > FORMULARY_MAX_WORDS)
 		goto fail;
 
 	size_t total = 0;

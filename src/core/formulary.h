@@ -33,10 +33,10 @@
 
 #include <stddef.h>
 
-#define FORMULARY_MAX_ENTRIES   20000 /* entries per formulary */
-#define FORMULARY_MAX_WORDS     6     /* words per entry */
+#define FORMULARY_MAX_ENTRIES	20000 /* entries per formulary */
+#define FORMULARY_MAX_WORDS	6     /* words per entry */
 #define FORMULARY_MAX_ENTRY_LEN 128   /* bytes per entry */
-#define FORMULARY_MAX_TEXT      65536 /* bytes of text formulary_match() reads */
+#define FORMULARY_MAX_TEXT	65536 /* bytes of text formulary_match() reads */
 
 struct formulary;
 

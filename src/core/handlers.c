@@ -5,9 +5,13 @@
 
 #include "core/bot.h"
 #include "core/ingest.h"
+#include "core/optout.h"
 #include "base/banned.h"
 
 void handlers_register(struct app *app)
 {
+	/* Opt-out words first: "STOP" is never answered as a question. */
+	ingest_add_inbound(app->ingest, "optout", optout_on_inbound, app);
 	ingest_add_inbound(app->ingest, "bot", bot_on_inbound, app);
+	ingest_add_event(app->ingest, "optout", optout_on_event, app);
 }

@@ -25,10 +25,11 @@ enum sep { SEP_END = 0, SEP_SPACE, SEP_DASH, SEP_OTHER };
 
 struct group {
 	size_t start, end; /* digits are text[start..end) */
-	enum sep after;    /* how it joins the next group; SEP_END for the last */
+	enum sep after;	   /* how it joins the next group; SEP_END for the last */
 };
 
 /* Separators that may join two digit groups, as bytes. */
+/* clang-format off */
 static const struct {
 	const char *bytes;
 	unsigned char len;
@@ -47,13 +48,15 @@ static const struct {
 	{"/", 1, SEP_OTHER},
 	{":", 1, SEP_OTHER},
 };
+/* clang-format on */
 
 /* The shapes an identifier may be written in. lens are the digit counts of
  * consecutive groups; join[k] is the set of separators allowed between
  * group k and k+1 (bit 1 << enum sep). */
 #define J_SPACE (1u << SEP_SPACE)
-#define J_DASH  (1u << SEP_DASH)
+#define J_DASH	(1u << SEP_DASH)
 
+/* clang-format off */
 static const struct shape {
 	enum natid_kind kind;
 	unsigned char ngroups;
@@ -68,6 +71,7 @@ static const struct shape {
 	{NATID_IL_ID, 2, {8, 1}, {J_DASH}, 0},
 	{NATID_IL_ID, 1, {9}, {0}, 0},
 };
+/* clang-format on */
 
 static int is_digit(unsigned char c)
 {
@@ -134,8 +138,8 @@ static size_t sep_at(const char *text, size_t len, size_t p, enum sep *kind)
 
 /* Tries shape s on groups g[i..]; returns 1 and fills m when it matches,
  * stands alone and passes its check. */
-static int try_shape(const char *text, const struct group *g, size_t ng, size_t i,
-		     int left_ok, int right_ok, const struct shape *s, struct natid_match *m)
+static int try_shape(const char *text, const struct group *g, size_t ng, size_t i, int left_ok,
+		     int right_ok, const struct shape *s, struct natid_match *m)
 {
 	size_t j = i + s->ngroups - 1;
 	if (j >= ng)

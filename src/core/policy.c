@@ -10,6 +10,7 @@
  */
 #include "core/policy.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +24,14 @@
 #include "base/banned.h"
 
 #define MINUTE_MS      (60 * 1000LL)
-#define DAY_MS         (24 * 60 * MINUTE_MS)
+#define DAY_MS	       (24 * 60 * MINUTE_MS)
 #define TIER_RETRY_MS  MINUTE_MS /* tier budget spent, its expiry unknown */
-#define QUIET_RETRY_MS DAY_MS    /* a week with no sending time at all */
+#define QUIET_RETRY_MS DAY_MS	 /* a week with no sending time at all */
 #define RX_WORD_MAX    64
 
 /* ---- names ---- */
 
+/* clang-format off */
 static const char *const reason_codes[POLICY_R_COUNT] = {
 	[POLICY_R_NONE] = "none",
 	[POLICY_R_CONTACT_ERASED] = "contact_erased",
@@ -50,20 +52,22 @@ static const char *const reason_codes[POLICY_R_COUNT] = {
 	[POLICY_R_TIER_BUDGET] = "tier_budget",
 	[POLICY_R_CAMPAIGN_HALTED] = "campaign_halted",
 };
+/* clang-format on */
 
 static const char *const purpose_names[POLICY_PURPOSE_COUNT] = {
-	"service", "reminders", "results", "surveys", "marketing",
+    "service", "reminders", "results", "surveys", "marketing",
 };
 
 /* For sentences: "Marketing consent was withdrawn ...". */
 static const char *const purpose_titles[POLICY_PURPOSE_COUNT] = {
-	"Service", "Reminders", "Results", "Surveys", "Marketing",
+    "Service", "Reminders", "Results", "Surveys", "Marketing",
 };
 
 static const char *const org_kind_names[POLICY_ORG_KIND_COUNT] = {
-	"hospital", "clinic", "diagnostic", "pharmacy", "pharma", "events",
+    "hospital", "clinic", "diagnostic", "pharmacy", "pharma", "events",
 };
 
+/* clang-format off */
 static const char *const tpl_status_names[] = {
 	[POLICY_TPL_UNKNOWN] = "UNKNOWN",   [POLICY_TPL_APPROVED] = "APPROVED",
 	[POLICY_TPL_PENDING] = "PENDING",   [POLICY_TPL_REJECTED] = "REJECTED",
@@ -76,6 +80,7 @@ static const char *const tpl_category_names[] = {
 	[POLICY_CAT_UTILITY] = "UTILITY",
 	[POLICY_CAT_AUTHENTICATION] = "AUTHENTICATION",
 };
+/* clang-format on */
 
 #define CAT(c) (1u << (c))
 
@@ -85,6 +90,7 @@ static const char *const tpl_category_names[] = {
  * AUTHENTICATION template carries one-time codes, which carewire does not
  * send. Surveys may be either: Meta files a post-visit feedback request as
  * utility and a general survey as marketing. */
+/* clang-format off */
 static const unsigned purpose_categories[POLICY_PURPOSE_COUNT] = {
 	[POLICY_SERVICE] = CAT(POLICY_CAT_UTILITY),
 	[POLICY_REMINDERS] = CAT(POLICY_CAT_UTILITY),
@@ -100,6 +106,7 @@ static const char *const purpose_needs[POLICY_PURPOSE_COUNT] = {
 	[POLICY_SURVEYS] = "a UTILITY or MARKETING template",
 	[POLICY_MARKETING] = "a MARKETING template",
 };
+/* clang-format on */
 
 static const char *const default_sensitive[] = {"oncology", "hiv", "genetics", "psychiatry"};
 
@@ -207,12 +214,12 @@ struct ctx {
 	const struct policy_counters *k;
 	int64_t now;
 	int window_open; /* now < window_expires_at */
-	int replying;    /* is_reply while the window is open */
+	int replying;	 /* is_reply while the window is open */
 };
 
 static int decide(struct policy_decision *out, enum policy_outcome outcome,
 		  enum policy_reason reason, int64_t until, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 static int decide(struct policy_decision *out, enum policy_outcome outcome,
 		  enum policy_reason reason, int64_t until, const char *fmt, ...)
@@ -248,6 +255,19 @@ static const char *or_dash(const char *s)
 	return s && *s ? s : "-";
 }
 
+/* How many bytes of s to print, at most max, without cutting a UTF-8
+ * character: for "%.*s" with caller-supplied names. */
+static int clip(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	return (int)n;
+}
+
 /* ---- the checks, in order ---- */
 
 static int check_erased(const struct ctx *x, struct policy_decision *out)
@@ -276,6 +296,8 @@ static int check_consent(const struct ctx *x, struct policy_decision *out)
 	if (p == POLICY_SERVICE && x->replying)
 		return 0;
 	const struct policy_consent *c = &x->c->consents[p];
+	if (c->status == POLICY_CONSENT_GRANTED)
+		return 0;
 	char date[11] = "";
 	char detail[96] = "";
 	if (c->at > 0) {
@@ -284,17 +306,17 @@ static int check_consent(const struct ctx *x, struct policy_decision *out)
 	}
 	if (c->source && *c->source) {
 		size_t len = strlen(detail);
-		snprintf(detail + len, sizeof detail - len, " (source: %.24s)", c->source);
+		snprintf(detail + len, sizeof detail - len, " (source: %.*s)", clip(c->source, 24),
+			 c->source);
 	}
 	switch (c->status) {
-	case POLICY_CONSENT_GRANTED:
-		return 0;
 	case POLICY_CONSENT_REFUSED:
 		return decide(out, POLICY_DENY, POLICY_R_CONSENT_REFUSED, 0,
 			      "%s consent was refused%s.", purpose_titles[p], detail);
 	case POLICY_CONSENT_WITHDRAWN:
 		return decide(out, POLICY_DENY, POLICY_R_CONSENT_WITHDRAWN, 0,
 			      "%s consent was withdrawn%s.", purpose_titles[p], detail);
+	case POLICY_CONSENT_GRANTED:
 	case POLICY_CONSENT_NONE:
 		break;
 	}
@@ -313,8 +335,9 @@ static int check_opted_out(const struct ctx *x, struct policy_decision *out)
 
 static int check_marketing_stopped(const struct ctx *x, struct policy_decision *out)
 {
-	int marketing = x->m->purpose == POLICY_MARKETING ||
-			(x->m->kind == POLICY_TEMPLATE && x->m->tpl.category == POLICY_CAT_MARKETING);
+	int marketing =
+	    x->m->purpose == POLICY_MARKETING ||
+	    (x->m->kind == POLICY_TEMPLATE && x->m->tpl.category == POLICY_CAT_MARKETING);
 	if (!x->c->marketing_stopped || !marketing)
 		return 0;
 	return decide(out, POLICY_DENY, POLICY_R_MARKETING_STOPPED, 0,
@@ -340,9 +363,10 @@ static int check_template_status(const struct ctx *x, struct policy_decision *ou
 {
 	if (x->m->kind != POLICY_TEMPLATE || x->m->tpl.status == POLICY_TPL_APPROVED)
 		return 0;
+	const char *name = or_dash(x->m->tpl.name), *lang = or_dash(x->m->tpl.language);
 	return decide(out, POLICY_DENY, POLICY_R_TEMPLATE_NOT_APPROVED, 0,
-		      "Template \"%.64s\" (%.16s) is %s, not APPROVED.", or_dash(x->m->tpl.name),
-		      or_dash(x->m->tpl.language), tpl_status_name(x->m->tpl.status));
+		      "Template \"%.*s\" (%.*s) is %s, not APPROVED.", clip(name, 64), name,
+		      clip(lang, 16), lang, tpl_status_name(x->m->tpl.status));
 }
 
 static int check_template_category(const struct ctx *x, struct policy_decision *out)
@@ -353,9 +377,10 @@ static int check_template_category(const struct ctx *x, struct policy_decision *
 	enum policy_template_category cat = x->m->tpl.category;
 	if ((unsigned)cat < 32 && (purpose_categories[p] & CAT(cat)))
 		return 0;
+	const char *name = or_dash(x->m->tpl.name);
 	return decide(out, POLICY_DENY, POLICY_R_TEMPLATE_CATEGORY_MISMATCH, 0,
-		      "Template \"%.64s\" is in the %s category; a %s message needs %s.",
-		      or_dash(x->m->tpl.name), tpl_category_name(cat), purpose_names[p],
+		      "Template \"%.*s\" is in the %s category; a %s message needs %s.",
+		      clip(name, 64), name, tpl_category_name(cat), purpose_names[p],
 		      purpose_needs[p]);
 }
 
@@ -420,7 +445,9 @@ static int sensitive_category(const struct policy_org *o, const char *cat)
 		if (!fcat)
 			fcat = text_casefold(cat);
 		char *fe = text_casefold(e);
-		if (fcat && fe)
+		if (!fcat)
+			found = 1; /* cannot be read, cannot be shown harmless */
+		else if (fe)
 			found = covers(fe, fcat, 0);
 		free(fe);
 	}
@@ -438,12 +465,16 @@ static int check_sensitive(const struct ctx *x, struct policy_decision *out)
 		return decide(out, POLICY_DENY, POLICY_R_SENSITIVE_RESULT, 0,
 			      "A result without a category is treated as sensitive: it cannot be "
 			      "shown not to be.");
+	if (!text_valid_utf8(cat, strlen(cat)))
+		return decide(
+		    out, POLICY_DENY, POLICY_R_SENSITIVE_RESULT, 0,
+		    "The result category is not valid UTF-8; it is treated as sensitive.");
 	if (!sensitive_category(x->o, cat))
 		return 0;
 	return decide(out, POLICY_DENY, POLICY_R_SENSITIVE_RESULT, 0,
-		      "Results in the category \"%.40s\" are never sent over WhatsApp; they are "
+		      "Results in the category \"%.*s\" are never sent over WhatsApp; they are "
 		      "given in person.",
-		      cat);
+		      clip(cat, 48), cat);
 }
 
 static int check_natid(const struct ctx *x, struct policy_decision *out)
@@ -525,8 +556,8 @@ static int check_quiet(const struct ctx *x, struct policy_decision *out)
 		until = x->now + MINUTE_MS; /* out of ICU's range: look again soon */
 	/* Say the wall time it really is: an opening inside a spring-forward
 	 * gap (02:30) lands after it (03:30). */
-	struct time_local u = {.year = y, .month = mo, .day = d, .hour = open / 60,
-			       .minute = open % 60};
+	struct time_local u = {
+	    .year = y, .month = mo, .day = d, .hour = open / 60, .minute = open % 60};
 	time_to_local(until, zone, &u);
 	return decide(out, POLICY_DEFER, POLICY_R_QUIET_HOURS, until,
 		      "Quiet hours in %s; deferred to %04d-%02d-%02d %02d:%02d local time.", zone,
@@ -588,6 +619,7 @@ static int check_campaign(const struct ctx *x, struct policy_decision *out)
 }
 
 /* The order is the contract (DESIGN.md §7, policy.h). */
+/* clang-format off */
 static int (*const checks[])(const struct ctx *, struct policy_decision *) = {
 	check_erased,           check_number,
 	check_consent,          check_opted_out,
@@ -598,15 +630,17 @@ static int (*const checks[])(const struct ctx *, struct policy_decision *) = {
 	check_caps,             check_tier,
 	check_campaign,
 };
+/* clang-format on */
 
 void policy_decide(const struct policy_input *in, int64_t now_ms, struct policy_decision *out)
 {
+	assert(in && in->contact && in->msg && in->org && in->counters && out);
 	struct ctx x = {
-		.c = in->contact,
-		.m = in->msg,
-		.o = in->org,
-		.k = in->counters,
-		.now = now_ms,
+	    .c = in->contact,
+	    .m = in->msg,
+	    .o = in->org,
+	    .k = in->counters,
+	    .now = now_ms,
 	};
 	x.window_open = now_ms < x.k->window_expires_at;
 	x.replying = x.m->is_reply && x.window_open;

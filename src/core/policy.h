@@ -52,8 +52,8 @@ struct formulary;
 enum policy_purpose {
 	POLICY_SERVICE = 0, /* answering the person; order status they asked for */
 	POLICY_REMINDERS,   /* appointment, pickup and recall reminders */
-	POLICY_RESULTS,     /* test results themselves (not "your results are ready") */
-	POLICY_SURVEYS,     /* feedback and satisfaction surveys */
+	POLICY_RESULTS,	    /* test results themselves (not "your results are ready") */
+	POLICY_SURVEYS,	    /* feedback and satisfaction surveys */
 	POLICY_MARKETING,   /* promotions, invitations, newsletters */
 	POLICY_PURPOSE_COUNT
 };
@@ -96,12 +96,12 @@ enum policy_consent_status {
  * entry: withdrawn then granted again is granted). */
 struct policy_consent {
 	enum policy_consent_status status;
-	int64_t at;         /* UTC ms of that record; 0 if none */
+	int64_t at;	    /* UTC ms of that record; 0 if none */
 	const char *source; /* "paper", "web", "whatsapp", "api", "import"; borrowed, may be NULL */
 };
 
 struct policy_contact {
-	int erased;      /* erased on request: nothing is ever sent again */
+	int erased;	 /* erased on request: nothing is ever sent again */
 	int phone_valid; /* the number is valid E.164 and on WhatsApp as far as we know */
 	/* IANA zone of the contact ("Asia/Jerusalem"); NULL, "" or an unknown
 	 * zone falls back to the organisation's zone. Borrowed. */
@@ -203,23 +203,22 @@ struct policy_cap {
 };
 
 #define POLICY_MAX_SENSITIVE 16
-#define POLICY_CATEGORY_MAX  64
 
 /* Messaging tiers: unique business-initiated recipients per rolling 24 h
  * per phone number. 0 is unlimited. */
-#define POLICY_TIER_250       250
-#define POLICY_TIER_1K        1000
-#define POLICY_TIER_10K       10000
+#define POLICY_TIER_250	      250
+#define POLICY_TIER_1K	      1000
+#define POLICY_TIER_10K	      10000
 #define POLICY_TIER_100K      100000
 #define POLICY_TIER_UNLIMITED 0
 
 struct policy_org {
 	enum policy_org_kind kind;
-	const char *zone;               /* IANA zone, the fallback for contacts; borrowed */
-	struct policy_day quiet[7];     /* by local weekday, 0 = Sunday */
+	const char *zone;		 /* IANA zone, the fallback for contacts; borrowed */
+	struct policy_day quiet[7];	 /* by local weekday, 0 = Sunday */
 	struct policy_cap marketing_cap; /* default 2 per 7 days */
-	struct policy_cap survey_cap;    /* default 1 per 30 days */
-	int64_t tier_limit;              /* default POLICY_TIER_1K */
+	struct policy_cap survey_cap;	 /* default 1 per 30 days */
+	int64_t tier_limit;		 /* default POLICY_TIER_1K */
 	/* Result categories never sent over WhatsApp, compared without regard
 	 * to case; an entry also covers its subcategories ("oncology" covers
 	 * "oncology/breast" and "oncology.lung"). Default: oncology, hiv,

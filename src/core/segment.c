@@ -19,6 +19,12 @@
  *              against the now_ms given, so one parsed segment can be
  *              compiled again tomorrow.
  *
+ * Shape of the SQL (sqlite; postgres differs as noted in sub_open):
+ *   +c.org_id = ? AND c.erased_at IS NULL AND (<condition>)
+ * with tags, fields and consents as "c.id IN (SELECT contact_id FROM
+ * <table> WHERE org_id = ? AND ...)", served by the (org_id, ...) indexes
+ * of those tables.
+ *
  * Semantics that the SQL must keep (see docs/segments.md):
  *   - every comparison is two-valued: a missing value (NULL column, no tag,
  *     no field, no consent record) makes it false, never unknown, so NOT is
@@ -45,11 +51,11 @@
 #include "base/err.h"
 #include "base/banned.h"
 
-#define SQL_MAX (512u * 1024)       /* bytes of compiled SQL */
-#define SHOW_MAX 40                 /* bytes of a token quoted in a message */
-#define NUM_MAX_DIGITS 15           /* digits of a number literal */
-#define AGE_MAX 150
-#define DAY_MS INT64_C(86400000)
+#define SQL_MAX	       (512u * 1024) /* bytes of compiled SQL */
+#define SHOW_MAX       40	     /* bytes of a token quoted in a message */
+#define NUM_MAX_DIGITS 15	     /* digits of a number literal */
+#define AGE_MAX	       150
+#define DAY_MS	       INT64_C(86400000)
 
 /* ---- vocabulary ---------------------------------------------------------- */
 
@@ -69,10 +75,10 @@ enum attr_type {
 	AT_TEXT,    /* contacts text column, compared as written */
 	AT_CODE,    /* contacts text column holding a lower-case code (sex, language) */
 	AT_PHONE,   /* contacts.phone, E.164 */
-	AT_AGE,     /* whole years from contacts.birth_date */
+	AT_AGE,	    /* whole years from contacts.birth_date */
 	AT_DATE,    /* contacts text column 'YYYY-MM-DD' */
 	AT_TIME,    /* contacts integer column, UTC ms */
-	AT_TAG,     /* contact_tags */
+	AT_TAG,	    /* contact_tags */
 	AT_CONSENT, /* consent_current, one purpose */
 	AT_FIELD,   /* contact_fields, one key; type from the value */
 };
@@ -82,17 +88,17 @@ static const struct attr_def {
 	enum attr_type type;
 	const char *column;
 } attr_table[] = {
-	{"name", AT_TEXT, "c.name"},
-	{"phone", AT_PHONE, "c.phone"},
-	{"language", AT_CODE, "c.language"},
-	{"sex", AT_CODE, "c.sex"},
-	{"age", AT_AGE, "c.birth_date"},
-	{"birth_date", AT_DATE, "c.birth_date"},
-	{"audience", AT_TEXT, "c.audience"},
-	{"created", AT_TIME, "c.created_at"},
-	{"last_seen", AT_TIME, "c.last_seen"},
-	{"last_inbound", AT_TIME, "c.last_inbound"},
-	{"tag", AT_TAG, NULL},
+    {"name", AT_TEXT, "c.name"},
+    {"phone", AT_PHONE, "c.phone"},
+    {"language", AT_CODE, "c.language"},
+    {"sex", AT_CODE, "c.sex"},
+    {"age", AT_AGE, "c.birth_date"},
+    {"birth_date", AT_DATE, "c.birth_date"},
+    {"audience", AT_TEXT, "c.audience"},
+    {"created", AT_TIME, "c.created_at"},
+    {"last_seen", AT_TIME, "c.last_seen"},
+    {"last_inbound", AT_TIME, "c.last_inbound"},
+    {"tag", AT_TAG, NULL},
 };
 #define NATTR (sizeof(attr_table) / sizeof(attr_table[0]))
 
@@ -101,15 +107,15 @@ static const struct type_def {
 	const char *what; /* for messages */
 	const char *use;
 } type_table[] = {
-	[AT_TEXT] = {OPS_TEXT, "text", "= != ~"},
-	[AT_CODE] = {OPS_TEXT, "text", "= != ~"},
-	[AT_PHONE] = {OPS_TEXT, "a phone number", "= != ~"},
-	[AT_AGE] = {OPS_ORDER, "a number", "= != < <= > >="},
-	[AT_DATE] = {OPS_ORDER, "a date", "= != < <= > >="},
-	[AT_TIME] = {OPS_ORDER, "a time", "= != < <= > >="},
-	[AT_TAG] = {OPS_TEXT, "text", "= != ~"},
-	[AT_CONSENT] = {OPS_EQ, "a consent status", "= !="},
-	[AT_FIELD] = {OPS_TEXT | OPS_ORDER, "a custom field", "= != ~ < <= > >="},
+    [AT_TEXT] = {OPS_TEXT, "text", "= != ~"},
+    [AT_CODE] = {OPS_TEXT, "text", "= != ~"},
+    [AT_PHONE] = {OPS_TEXT, "a phone number", "= != ~"},
+    [AT_AGE] = {OPS_ORDER, "a number", "= != < <= > >="},
+    [AT_DATE] = {OPS_ORDER, "a date", "= != < <= > >="},
+    [AT_TIME] = {OPS_ORDER, "a time", "= != < <= > >="},
+    [AT_TAG] = {OPS_TEXT, "text", "= != ~"},
+    [AT_CONSENT] = {OPS_EQ, "a consent status", "= !="},
+    [AT_FIELD] = {OPS_TEXT | OPS_ORDER, "a custom field", "= != ~ < <= > >="},
 };
 
 static const char *const purpose_table[] = {"service", "reminders", "results", "surveys",
@@ -118,7 +124,7 @@ static const char *const purpose_table[] = {"service", "reminders", "results", "
 
 /* Consent statuses; STATUS_NONE means "no record for this purpose". */
 static const char *const status_table[] = {"granted", "refused", "withdrawn", "none"};
-#define NSTATUS (sizeof(status_table) / sizeof(status_table[0]))
+#define NSTATUS	    (sizeof(status_table) / sizeof(status_table[0]))
 #define STATUS_NONE 3
 
 enum unit { U_MIN, U_HOUR, U_DAY, U_WEEK, U_MONTH, U_YEAR };
@@ -129,10 +135,10 @@ static const struct unit_def {
 	enum unit unit;
 	int64_t max;
 } unit_table[] = {
-	{"min", U_MIN, INT64_C(500000000)}, {"h", U_HOUR, INT64_C(8000000)},
-	{"d", U_DAY, INT64_C(350000)},      {"w", U_WEEK, INT64_C(50000)},
-	{"mo", U_MONTH, INT64_C(12000)},    {"M", U_MONTH, INT64_C(12000)},
-	{"y", U_YEAR, INT64_C(1000)},
+    {"min", U_MIN, INT64_C(500000000)}, {"h", U_HOUR, INT64_C(8000000)},
+    {"d", U_DAY, INT64_C(350000)},	{"w", U_WEEK, INT64_C(50000)},
+    {"mo", U_MONTH, INT64_C(12000)},	{"M", U_MONTH, INT64_C(12000)},
+    {"y", U_YEAR, INT64_C(1000)},
 };
 #define NUNIT (sizeof(unit_table) / sizeof(unit_table[0]))
 static const char *const unit_canon[] = {"min", "h", "d", "w", "mo", "y"};
@@ -144,8 +150,8 @@ enum vkind { VK_TEXT, VK_NUM, VK_DATE, VK_REL, VK_BOOL, VK_STATUS };
 struct seg_cmp {
 	enum attr_type type;
 	const struct attr_def *attr; /* built-ins and tag */
-	int purpose;                 /* AT_CONSENT: index in purpose_table */
-	char *key;                   /* AT_FIELD */
+	int purpose;		     /* AT_CONSENT: index in purpose_table */
+	char *key;		     /* AT_FIELD */
 	enum seg_op op;
 	enum vkind vk;
 	char *text;    /* VK_TEXT (normalised; lower-cased for ~); VK_NUM as written */
@@ -165,7 +171,7 @@ enum node_kind { N_AND, N_OR, N_NOT, N_CMP };
 struct seg_node {
 	enum node_kind kind;
 	struct seg_node *a, *b; /* AND/OR: both; NOT: a */
-	struct seg_cmp cmp;     /* N_CMP */
+	struct seg_cmp cmp;	/* N_CMP */
 };
 
 struct segment {
@@ -386,7 +392,7 @@ enum tok_kind { TK_END, TK_LPAREN, TK_RPAREN, TK_OP, TK_WORD, TK_STRING, TK_AND,
 
 struct tok {
 	enum tok_kind kind;
-	enum seg_op op; /* TK_OP */
+	enum seg_op op;	 /* TK_OP */
 	size_t off, len; /* the source text */
 	int col;
 	char *str; /* TK_STRING: the decoded value (owned) */
@@ -474,7 +480,8 @@ static int lex_string(struct parser *p, size_t *offp, int col)
 			if (nx != '\\' && nx != '"' && nx != '\'') {
 				int c = col + count_cp(p->q + off, i - off);
 				buf_release(&b);
-				return perr(p, c, "unknown escape in string: only \\\" \\' and \\\\");
+				return perr(p, c,
+					    "unknown escape in string: only \\\" \\' and \\\\");
 			}
 			buf_putc(&b, (char)nx);
 			i += 2;
@@ -519,7 +526,7 @@ static int lex(struct parser *p)
 			off++;
 		} else if (ch == '<' || ch == '>' || (ch == '!' && nx == '=')) {
 			size_t len = nx == '=' ? 2 : 1;
-			enum seg_op op = ch == '!'  ? OP_NE
+			enum seg_op op = ch == '!'   ? OP_NE
 					 : ch == '<' ? (len == 2 ? OP_LE : OP_LT)
 						     : (len == 2 ? OP_GE : OP_GT);
 			push_tok(p, TK_OP, off, len, col);
@@ -535,8 +542,8 @@ static int lex(struct parser *p)
 				off++;
 			const char *w = p->q + start;
 			size_t len = off - start;
-			enum tok_kind k = eq_ci(w, len, "and")   ? TK_AND
-					  : eq_ci(w, len, "or")  ? TK_OR
+			enum tok_kind k = eq_ci(w, len, "and")	 ? TK_AND
+					  : eq_ci(w, len, "or")	 ? TK_OR
 					  : eq_ci(w, len, "not") ? TK_NOT
 								 : TK_WORD;
 			push_tok(p, k, start, len, col);
@@ -593,7 +600,8 @@ static int edit_distance(const char *a, size_t na, const char *b, size_t nb)
 			if (d[i - 1][j - 1] + cost < v)
 				v = d[i - 1][j - 1] + cost;
 			if (i > 1 && j > 1 && lower_ascii(a[i - 1]) == lower_ascii(b[j - 2]) &&
-			    lower_ascii(a[i - 2]) == lower_ascii(b[j - 1]) && d[i - 2][j - 2] + 1 < v)
+			    lower_ascii(a[i - 2]) == lower_ascii(b[j - 1]) &&
+			    d[i - 2][j - 2] + 1 < v)
 				v = d[i - 2][j - 2] + 1;
 			d[i][j] = v;
 		}
@@ -698,8 +706,8 @@ static int resolve_field(struct parser *p, const struct tok *t, struct seg_cmp *
 /* Word shapes, for typing a bare value. */
 enum wshape { W_TEXT, W_NUM, W_DATE, W_REL, W_UREL, W_BOOL, W_TODAY };
 
-/* Length of the unit at s (n bytes) when it is one, else 0; *ambiguous when
- * it is a lone "m". */
+/* The unit spelled by the n bytes at s, or NULL; *ambiguous is set when
+ * they are a lone "m". */
 static const struct unit_def *find_unit(const char *s, size_t n, int *ambiguous)
 {
 	*ambiguous = n == 1 && s[0] == 'm';
@@ -854,7 +862,8 @@ static int value_date(struct parser *p, const struct tok *vt, const char *s, str
 		return 0;
 	case W_DATE:
 		if (parse_date(s, c))
-			return perr(p, vt->col, "bad date %s: use a real date as YYYY-MM-DD", shown);
+			return perr(p, vt->col, "bad date %s: use a real date as YYYY-MM-DD",
+				    shown);
 		return 0;
 	case W_REL:
 		if (parse_rel(s, c, why, sizeof(why)))
@@ -973,8 +982,8 @@ static int resolve_value(struct parser *p, const struct tok *vt, struct seg_cmp 
 		break;
 	case AT_AGE: {
 		double v = -1;
-		if (word_shape(s) != W_NUM || strchr(s, '.') || s[0] == '-' || parse_number(s, &v) ||
-		    v > AGE_MAX) {
+		if (word_shape(s) != W_NUM || strchr(s, '.') || s[0] == '-' ||
+		    parse_number(s, &v) || v > AGE_MAX) {
 			rc = perr(p, vt->col, "age needs a whole number from 0 to %d, got %s",
 				  AGE_MAX, shown);
 			break;
@@ -1001,9 +1010,9 @@ static int resolve_value(struct parser *p, const struct tok *vt, struct seg_cmp 
 			if (eq_ci(s, n, status_table[i]))
 				c->status = (int)i;
 		if (c->status < 0)
-			rc = perr(p, vt->col,
-				  "%s needs granted, refused, withdrawn or none, got %s", fname,
-				  shown);
+			rc =
+			    perr(p, vt->col, "%s needs granted, refused, withdrawn or none, got %s",
+				 fname, shown);
 		break;
 	}
 	case AT_FIELD:
@@ -1105,8 +1114,10 @@ static int parse_primary(struct parser *p, struct seg_node **out)
 			node_free(*out);
 			*out = NULL;
 			if (r->kind == TK_END)
-				return perr(p, r->col, "missing ')' to close '(' at col %d", t->col);
-			return perr(p, r->col, "expected AND, OR or ')' to close '(' at col %d, got %s",
+				return perr(p, r->col, "missing ')' to close '(' at col %d",
+					    t->col);
+			return perr(p, r->col,
+				    "expected AND, OR or ')' to close '(' at col %d, got %s",
 				    t->col, show(p, r, shown, sizeof(shown)));
 		}
 		p->pos++;
@@ -1230,7 +1241,8 @@ int segment_parse(const char *query, struct segment **out, struct segment_error 
 		goto fail;
 	}
 	if (t->kind != TK_END) {
-		rc = perr(&p, t->col, "unexpected %s after a complete condition: join with AND or OR",
+		rc = perr(&p, t->col,
+			  "unexpected %s after a complete condition: join with AND or OR",
 			  show(&p, t, shown, sizeof(shown)));
 		goto fail;
 	}
@@ -1736,7 +1748,13 @@ static int compile(const struct segment *seg, const char *dialect, const char *o
 	out->args = xcalloc(out->argcap_, sizeof(*out->args));
 	out->owned_ = xcalloc(out->argcap_, sizeof(*out->owned_));
 
-	put(&e, "c.org_id = ");
+	/* On SQLite the unary + keeps the planner off the (org_id, ...)
+	 * indexes of contacts: without ANALYZE statistics it would walk every
+	 * contact of the organisation through one of them (random table
+	 * reads) even when a tag or field picks a few; with it, SQLite drives
+	 * from the IN lists through the primary key, or scans the table
+	 * sequentially. docs/segments.md has the numbers. */
+	put(&e, e.pg ? "c.org_id = " : "+c.org_id = ");
 	bind_text(&e, org_id);
 	put(&e, " AND c.erased_at IS NULL AND ");
 	emit_node(&e, seg->root, 0);
@@ -1781,8 +1799,7 @@ int segment_count_sql(const struct segment *seg, const char *dialect, const char
 }
 
 int segment_select_ids_sql(const struct segment *seg, const char *dialect, const char *org_id,
-			   int64_t now_ms, const char *after_id, int limit,
-			   struct segment_sql *out)
+			   int64_t now_ms, const char *after_id, int limit, struct segment_sql *out)
 {
 	if (limit < 1 || limit > 1000000) {
 		if (out)

@@ -39,8 +39,8 @@
 #define SEGMENT_MAX_QUERY 4096 /* bytes */
 #define SEGMENT_MAX_DEPTH 32   /* nesting of parentheses and NOT */
 #define SEGMENT_MAX_TERMS 64   /* comparisons in one query */
-#define SEGMENT_MAX_KEY 64     /* bytes of a fields.<key> */
-#define SEGMENT_MAX_FOLD 48    /* distinct non-ASCII cased letters in a ~ value */
+#define SEGMENT_MAX_KEY	  64   /* bytes of a fields.<key> */
+#define SEGMENT_MAX_FOLD  48   /* distinct non-ASCII cased letters in a ~ value */
 
 /* A parse error. col is the 1-based column, in Unicode code points, of the
  * offending token (the length + 1 for "the end of the query"); message
@@ -70,8 +70,8 @@ int segment_format(const struct segment *seg, struct buf *out);
 /* Compiled SQL with its bound values. Everything is owned by the struct and
  * freed by segment_sql_release(). */
 struct segment_sql {
-	/* "c.org_id = ? AND c.erased_at IS NULL AND (...)": a WHERE condition
-	 * over "contacts c". */
+	/* "+c.org_id = ? AND c.erased_at IS NULL AND (...)" ("c.org_id = $1
+	 * ..." on postgres): a WHERE condition over "contacts c". */
 	char *where;
 	/* A whole statement (segment_count_sql, segment_select_ids_sql);
 	 * NULL after segment_compile. */

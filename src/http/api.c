@@ -9,12 +9,59 @@
 #include <strings.h>
 
 #include "base/err.h"
+#include "core/session.h"
+#include "http/api_auth.h"
 #include "base/banned.h"
+
+/* Dashboard roles onto API-key roles: one permission check serves both. */
+static const enum apikey_role agent_apikey_role[] = {
+	[AGENT_ROLE_VIEWER] = APIKEY_VIEWER,
+	[AGENT_ROLE_AGENT] = APIKEY_AGENT,
+	[AGENT_ROLE_ADMIN] = APIKEY_ADMIN,
+};
+
+/* A signed-in dashboard session instead of an API key: the cw_session
+ * cookie, and for a changing method the session's X-CSRF-Token. */
+static int auth_by_session(struct app *app, const struct http_request *req,
+			   struct http_response *resp, struct apikey_principal *who)
+{
+	struct session s;
+	int rc = api_auth_session(app, req, &s);
+	if (rc == CW_EAUTH) {
+		http_reply_error(resp, 401, "unauthorized",
+				 "the session has ended: sign in again", "Cookie");
+		return CW_EAUTH;
+	}
+	if (rc) {
+		api_error(resp, rc, NULL, NULL);
+		return rc;
+	}
+	if (!api_auth_safe_method(req->method) &&
+	    session_csrf_check(&s, http_header(req, API_CSRF_HEADER)) != 0) {
+		http_reply_error(resp, 403, "forbidden",
+				 "a change from the dashboard needs the session's CSRF token",
+				 API_CSRF_HEADER);
+		return CW_EFORBIDDEN;
+	}
+	memset(who, 0, sizeof *who);
+	snprintf(who->key_id, sizeof who->key_id, "%s", s.agent_id);
+	snprintf(who->org_id, sizeof who->org_id, "%s", s.org_id);
+	who->role = (unsigned)s.role < sizeof agent_apikey_role / sizeof agent_apikey_role[0]
+			    ? agent_apikey_role[s.role]
+			    : APIKEY_VIEWER;
+	return 0;
+}
 
 int api_auth(struct app *app, const struct http_request *req, struct http_response *resp,
 	     enum apikey_role min_role, struct apikey_principal *who)
 {
 	const char *h = http_header(req, "Authorization");
+	if (!h && api_auth_has_cookie(req)) {
+		int rc = auth_by_session(app, req, resp, who);
+		if (rc)
+			return rc;
+		goto role;
+	}
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
 		http_set_header(resp, "WWW-Authenticate", "Bearer");
 		http_reply_error(resp, 401, "unauthorized",
@@ -31,6 +78,7 @@ int api_auth(struct app *app, const struct http_request *req, struct http_respon
 				 "Authorization");
 		return CW_EAUTH;
 	}
+role:
 	if (who->role < min_role) {
 		char m[120];
 		snprintf(m, sizeof m, "this needs the %s role; the key has %s",

@@ -34,7 +34,11 @@
 /* Checks "Authorization: Bearer <key>" and that the key's role is at least
  * min_role (viewer < integration < agent < admin). Returns 0 and fills who,
  * or writes 401 (missing/bad key) / 403 (role too low) into resp and returns
- * CW_EAUTH / CW_EFORBIDDEN. */
+ * CW_EAUTH / CW_EFORBIDDEN. A request without an Authorization header may
+ * instead carry the dashboard's cw_session cookie (http/api_auth.h): then a
+ * method other than GET/HEAD/OPTIONS also needs the session's X-CSRF-Token
+ * (403 without it), the agent's role counts as the API-key role of the same
+ * name, and who->key_id holds the agent's id. */
 int api_auth(struct app *app, const struct http_request *req, struct http_response *resp,
 	     enum apikey_role min_role, struct apikey_principal *who);
 

@@ -10,6 +10,7 @@
 
 static const struct http_route *const tables[] = {
 	webhook_routes,
+	api_auth_routes,
 };
 
 /* One carewire process serves one HTTP server; /metrics reads its counters. */

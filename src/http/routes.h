@@ -10,6 +10,7 @@
 #include "http/server.h"
 
 extern const struct http_route webhook_routes[];
+extern const struct http_route api_auth_routes[];
 
 /* Mounts the webhook receiver, /healthz, /metrics and the /api/v1 tables on
  * srv with app as user data. */

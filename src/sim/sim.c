@@ -32,8 +32,8 @@
 /* ---- small helpers ---- */
 
 static const char *const status_names[] = {
-	[SIM_ST_ACCEPTED] = "accepted", [SIM_ST_SENT] = "sent", [SIM_ST_DELIVERED] = "delivered",
-	[SIM_ST_READ] = "read",         [SIM_ST_FAILED] = "failed",
+    [SIM_ST_ACCEPTED] = "accepted", [SIM_ST_SENT] = "sent",	[SIM_ST_DELIVERED] = "delivered",
+    [SIM_ST_READ] = "read",	    [SIM_ST_FAILED] = "failed",
 };
 
 const char *sim_status_name(enum sim_status st)
@@ -242,21 +242,20 @@ json_t *sim_user_json(struct sim *s, const struct sim_user *u)
 	int64_t now = time_now_ms();
 	json_t *wins = json_array();
 	for (int i = 0; i < u->nwin; i++) {
-		json_t *w = json_pack("{s:s, s:b, s:o, s:o}", "phone_number_id", u->win[i].pnid,
-				      "open", sim_window_open(u, u->win[i].pnid, now),
-				      "last_user_message_at", sim_json_time(u->win[i].last_in_ms),
-				      "expires_at",
-				      sim_json_time(u->win[i].last_in_ms + SIM_WINDOW_MS));
+		json_t *w =
+		    json_pack("{s:s, s:b, s:o, s:o}", "phone_number_id", u->win[i].pnid, "open",
+			      sim_window_open(u, u->win[i].pnid, now), "last_user_message_at",
+			      sim_json_time(u->win[i].last_in_ms), "expires_at",
+			      sim_json_time(u->win[i].last_in_ms + SIM_WINDOW_MS));
 		json_array_append_new(wins, w);
 	}
 	size_t n = json_array_size(u->transcript);
 	json_t *last = n ? json_array_get(u->transcript, n - 1) : NULL;
-	json_t *o = json_pack("{s:s, s:s, s:f, s:i, s:b, s:b, s:b, s:o, s:I, s:o}", "wa_id",
-			      u->wa_id, "profile_name", u->profile_name, "read", u->read,
-			      "reply_delay_ms", u->reply_delay_ms, "blocked", u->blocked,
-			      "marketing_stopped", u->marketing_stopped, "on_whatsapp",
-			      u->on_whatsapp, "created_at", sim_json_time(u->created_ms), "messages",
-			      (json_int_t)n, "windows", wins);
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:f, s:i, s:b, s:b, s:b, s:o, s:I, s:o}", "wa_id", u->wa_id, "profile_name",
+	    u->profile_name, "read", u->read, "reply_delay_ms", u->reply_delay_ms, "blocked",
+	    u->blocked, "marketing_stopped", u->marketing_stopped, "on_whatsapp", u->on_whatsapp,
+	    "created_at", sim_json_time(u->created_ms), "messages", (json_int_t)n, "windows", wins);
 	json_object_set_new(o, "last_phone_number_id",
 			    json_string(u->last_pnid[0] ? u->last_pnid : s->pnid));
 	if (last)
@@ -294,8 +293,8 @@ void sim_transcript_status(json_t *msg, enum sim_status st, int64_t ms)
 		hist = json_array();
 		json_object_set_new(msg, "statuses", hist);
 	}
-	json_array_append_new(hist, json_pack("{s:s, s:o}", "status", sim_status_name(st), "at",
-					      sim_json_time(ms)));
+	json_array_append_new(
+	    hist, json_pack("{s:s, s:o}", "status", sim_status_name(st), "at", sim_json_time(ms)));
 }
 
 /* ---- numbers and stats ---- */
@@ -411,8 +410,8 @@ void sim_template_remove(struct sim *s, int index)
 /* ---- jobs ---- */
 
 void sim_schedule_status(struct sim *s, const char *wamid, const char *wa_id, const char *pnid,
-			 enum sim_status st, int error_code, const char *category,
-			 int free_entry, const char *biz_opaque, int64_t delay_ms)
+			 enum sim_status st, int error_code, const char *category, int free_entry,
+			 const char *biz_opaque, int64_t delay_ms)
 {
 	size_t olen = biz_opaque ? strlen(biz_opaque) : 0;
 	struct sim_job *j = xcalloc(1, sizeof *j + olen + 1);
@@ -444,16 +443,17 @@ static const struct {
 	const char *title;
 	const char *details;
 } status_errors[] = {
-	{131026, "Message undeliverable",
-	 "Message Undeliverable: the recipient is not a WhatsApp user or cannot receive "
-	 "this message."},
-	{131047, "Re-engagement message",
-	 "Message failed to send because more than 24 hours have passed since the customer "
-	 "last replied to this number."},
-	{131050, "Unable to deliver the message. This recipient has chosen to stop receiving "
-		 "marketing messages on WhatsApp from your business.",
-	 "The user has stopped marketing messages from this business."},
-	{0, NULL, NULL},
+    {131026, "Message undeliverable",
+     "Message Undeliverable: the recipient is not a WhatsApp user or cannot receive "
+     "this message."},
+    {131047, "Re-engagement message",
+     "Message failed to send because more than 24 hours have passed since the customer "
+     "last replied to this number."},
+    {131050,
+     "Unable to deliver the message. This recipient has chosen to stop receiving "
+     "marketing messages on WhatsApp from your business.",
+     "The user has stopped marketing messages from this business."},
+    {0, NULL, NULL},
 };
 
 static json_t *status_error_json(int code)
@@ -484,11 +484,8 @@ static void run_status(struct sim *s, struct sim_job *j, struct sim_batch *b)
 	pthread_mutex_lock(&s->mu);
 	struct sim_user *u = sim_user_find(s, j->wa_id);
 	json_t *msg = u ? sim_transcript_find(u, j->wamid) : NULL;
-	if (u && !msg && j->status != SIM_ST_FAILED) {
-		/* Cleared by a reset, or pushed out of a full transcript. */
-		pthread_mutex_unlock(&s->mu);
-		return;
-	}
+	/* A message pushed out of a full transcript still gets its statuses:
+	 * the phone forgets, Meta does not. */
 	if (msg)
 		sim_transcript_status(msg, j->status, now);
 	if (msg && j->status == SIM_ST_FAILED)
@@ -505,12 +502,11 @@ static void run_status(struct sim *s, struct sim_job *j, struct sim_batch *b)
 	snprintf(display, sizeof display, "%s", n ? n->display : "15550000000");
 	pthread_mutex_unlock(&s->mu);
 
-	json_t *st = json_pack("{s:s, s:s, s:s, s:s}", "id", j->wamid, "status",
-			       sim_status_name(j->status), "timestamp", "", "recipient_id",
-			       j->wa_id);
 	char ts[24];
 	snprintf(ts, sizeof ts, "%lld", (long long)(now / 1000));
-	json_object_set_new(st, "timestamp", json_string(ts));
+	json_t *st =
+	    json_pack("{s:s, s:s, s:s, s:s}", "id", j->wamid, "status", sim_status_name(j->status),
+		      "timestamp", ts, "recipient_id", j->wa_id);
 	if (j->status == SIM_ST_SENT || j->status == SIM_ST_DELIVERED) {
 		char conv[33], exp[24];
 		/* One conversation id per message is enough for a sandbox: the
@@ -553,24 +549,24 @@ static void run_template(struct sim *s, struct sim_job *j, struct sim_batch *b)
 		int reject = strstr(t->name, "reject") != NULL;
 		snprintf(t->status, sizeof t->status, "%s", reject ? "REJECTED" : "APPROVED");
 		value = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "event", t->status,
-				  "message_template_id", (json_int_t)t->id,
-				  "message_template_name", t->name, "message_template_language",
-				  t->lang, "reason", reject ? "INVALID_FORMAT" : "NONE",
-				  "message_template_category", t->category);
+				  "message_template_id", (json_int_t)t->id, "message_template_name",
+				  t->name, "message_template_language", t->lang, "reason",
+				  reject ? "INVALID_FORMAT" : "NONE", "message_template_category",
+				  t->category);
 		if (reject)
 			json_object_set_new(
-				value, "rejection_info",
-				json_pack("{s:s, s:s}", "reason",
-					  "The simulator rejects templates whose name contains "
-					  "\"reject\".",
-					  "recommendation", "Rename the template."));
+			    value, "rejection_info",
+			    json_pack("{s:s, s:s}", "reason",
+				      "The simulator rejects templates whose name contains "
+				      "\"reject\".",
+				      "recommendation", "Rename the template."));
 		snprintf(waba, sizeof waba, "%s", t->waba);
 		break;
 	}
 	pthread_mutex_unlock(&s->mu);
 	if (value)
-		sim_batch_payload(b, sim_hook_envelope(waba, "message_template_status_update", value,
-						       time_now_ms() / 1000));
+		sim_batch_payload(b, sim_hook_envelope(waba, "message_template_status_update",
+						       value, time_now_ms() / 1000));
 }
 
 static void run_job(void *ud, void *arg, struct sim_batch *b)
@@ -603,11 +599,12 @@ struct sim *sim_new(const struct sim_config *cfg)
 		log_error("sim", "cannot initialise libsodium or libcurl");
 		return NULL;
 	}
-	const char *pnid = cfg->phone_number_id ? cfg->phone_number_id : SIM_DEFAULT_PHONE_NUMBER_ID;
+	const char *pnid =
+	    cfg->phone_number_id ? cfg->phone_number_id : SIM_DEFAULT_PHONE_NUMBER_ID;
 	const char *waba = cfg->waba_id ? cfg->waba_id : SIM_DEFAULT_WABA_ID;
-	if (!sim_is_digits(pnid, 1, SIM_PNID_SIZE - 1) || !sim_is_digits(waba, 1, SIM_WABA_SIZE - 1) ||
-	    (cfg->display_phone_number &&
-	     strlen(cfg->display_phone_number) >= SIM_DISPLAY_SIZE)) {
+	if (!sim_is_digits(pnid, 1, SIM_PNID_SIZE - 1) ||
+	    !sim_is_digits(waba, 1, SIM_WABA_SIZE - 1) ||
+	    (cfg->display_phone_number && strlen(cfg->display_phone_number) >= SIM_DISPLAY_SIZE)) {
 		log_error("sim", "phone_number_id and waba_id must be digits");
 		curl_global_cleanup();
 		return NULL;
@@ -620,8 +617,8 @@ struct sim *sim_new(const struct sim_config *cfg)
 	pthread_cond_init(&s->wake, &ca);
 	pthread_condattr_destroy(&ca);
 
-	s->access_token = cfg->access_token && *cfg->access_token ? xstrdup(cfg->access_token)
-								  : NULL;
+	s->access_token =
+	    cfg->access_token && *cfg->access_token ? xstrdup(cfg->access_token) : NULL;
 	s->pnid = xstrdup(pnid);
 	s->waba = xstrdup(waba);
 	s->display = cfg->display_phone_number ? xstrdup(cfg->display_phone_number) : NULL;
@@ -636,12 +633,12 @@ struct sim *sim_new(const struct sim_config *cfg)
 	s->faults.timeout_ms = s->timeout_ms;
 
 	struct sim_hook_config hc = {
-		.url = cfg->webhook_url,
-		.secret = cfg->app_secret,
-		.retry_ms = cfg->webhook_retry_ms > 0 ? cfg->webhook_retry_ms
-						      : SIM_DEFAULT_WEBHOOK_RETRY_MS,
-		.attempts = cfg->webhook_attempts > 0 ? cfg->webhook_attempts
-						      : SIM_DEFAULT_WEBHOOK_ATTEMPTS,
+	    .url = cfg->webhook_url,
+	    .secret = cfg->app_secret,
+	    .retry_ms =
+		cfg->webhook_retry_ms > 0 ? cfg->webhook_retry_ms : SIM_DEFAULT_WEBHOOK_RETRY_MS,
+	    .attempts =
+		cfg->webhook_attempts > 0 ? cfg->webhook_attempts : SIM_DEFAULT_WEBHOOK_ATTEMPTS,
 	};
 	s->hook = sim_hook_new(&hc, run_job, s);
 	pthread_mutex_lock(&s->mu);
@@ -720,8 +717,8 @@ int sim_add_user(struct sim *s, const char *wa_id, const char *profile_name)
 }
 
 static const char *const template_categories[] = {"MARKETING", "UTILITY", "AUTHENTICATION", NULL};
-static const char *const template_statuses[] = {"APPROVED", "PENDING", "REJECTED", "PAUSED",
-						"DISABLED", NULL};
+static const char *const template_statuses[] = {"APPROVED", "PENDING",	"REJECTED",
+						"PAUSED",   "DISABLED", NULL};
 
 static int in_list(const char *v, const char *const *list)
 {
@@ -757,8 +754,8 @@ int sim_add_number(struct sim *s, const char *phone_number_id, const char *waba,
 {
 	if (!sim_is_digits(phone_number_id, 1, SIM_PNID_SIZE - 1) ||
 	    (waba && !sim_is_digits(waba, 1, SIM_WABA_SIZE - 1)) ||
-	    (display_phone_number && (!*display_phone_number ||
-				      strlen(display_phone_number) >= SIM_DISPLAY_SIZE)))
+	    (display_phone_number &&
+	     (!*display_phone_number || strlen(display_phone_number) >= SIM_DISPLAY_SIZE)))
 		return CW_EINVAL;
 	pthread_mutex_lock(&s->mu);
 	struct sim_number *n = sim_number_get(s, phone_number_id, 1);

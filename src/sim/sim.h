@@ -36,21 +36,21 @@ struct http_server;
 struct sim;
 
 /* Bounds of the in-memory state. */
-#define SIM_MAX_USERS 20000
+#define SIM_MAX_USERS	   20000
 #define SIM_MAX_TRANSCRIPT 200 /* messages kept per user; the oldest go first */
-#define SIM_MAX_TEMPLATES 2000
-#define SIM_MAX_NUMBERS 64     /* business phone numbers seen or configured */
-#define SIM_MAX_WINDOWS 8      /* 24-hour windows remembered per user */
+#define SIM_MAX_TEMPLATES  2000
+#define SIM_MAX_NUMBERS	   64  /* business phone numbers seen or configured */
+#define SIM_MAX_WINDOWS	   8   /* 24-hour windows remembered per user */
 #define SIM_STATS_WINDOW_S 120 /* seconds of per-second history in GET /sim/stats */
 
 /* Defaults used when a sim_config member is 0. */
-#define SIM_DEFAULT_STATUS_DELAY_MS 100
+#define SIM_DEFAULT_STATUS_DELAY_MS	100
 #define SIM_DEFAULT_TEMPLATE_APPROVE_MS 1000
-#define SIM_DEFAULT_TIMEOUT_MS 15000
-#define SIM_DEFAULT_WEBHOOK_RETRY_MS 500
-#define SIM_DEFAULT_WEBHOOK_ATTEMPTS 6
-#define SIM_DEFAULT_PHONE_NUMBER_ID "106540352242922"
-#define SIM_DEFAULT_WABA_ID "102290129340398"
+#define SIM_DEFAULT_TIMEOUT_MS		15000
+#define SIM_DEFAULT_WEBHOOK_RETRY_MS	500
+#define SIM_DEFAULT_WEBHOOK_ATTEMPTS	6
+#define SIM_DEFAULT_PHONE_NUMBER_ID	"106540352242922"
+#define SIM_DEFAULT_WABA_ID		"102290129340398"
 
 struct sim_config {
 	/* Where webhooks go; NULL: nowhere until sim_set_webhook(). Copied. */

@@ -28,7 +28,7 @@
 #include "base/banned.h"
 
 #define CTL_USERS_LIMIT_DEFAULT 1000
-#define CTL_USERS_LIMIT_MAX 10000
+#define CTL_USERS_LIMIT_MAX	10000
 
 static json_t *parse(const struct http_request *req, const struct json_field *schema,
 		     struct http_response *resp)
@@ -77,7 +77,8 @@ static int ctl_users_list(void *ud, const struct http_request *req, struct http_
 		json_array_append_new(arr, sim_user_json(s, s->users[i]));
 	size_t total = s->nusers;
 	pthread_mutex_unlock(&s->mu);
-	http_reply_json(resp, 200, json_pack("{s:o, s:I}", "users", arr, "total", (json_int_t)total));
+	http_reply_json(resp, 200,
+			json_pack("{s:o, s:I}", "users", arr, "total", (json_int_t)total));
 	return 0;
 }
 
@@ -97,14 +98,10 @@ static int ctl_user_get(void *ud, const struct http_request *req, struct http_re
 }
 
 static const struct json_field user_schema[] = {
-	{"read", JF_NUMBER, 0, 0, 1},
-	{"reply_delay_ms", JF_INT, 0, 0, 86400000},
-	{"blocked", JF_BOOL, 0},
-	{"marketing_stopped", JF_BOOL, 0},
-	{"on_whatsapp", JF_BOOL, 0},
-	{"profile_name", JF_STRING, 0, 1, 256},
-	{"name", JF_STRING, 0, 1, 256},
-	{NULL},
+    {"read", JF_NUMBER, 0, 0, 1},   {"reply_delay_ms", JF_INT, 0, 0, 86400000},
+    {"blocked", JF_BOOL, 0},	    {"marketing_stopped", JF_BOOL, 0},
+    {"on_whatsapp", JF_BOOL, 0},    {"profile_name", JF_STRING, 0, 1, 256},
+    {"name", JF_STRING, 0, 1, 256}, {NULL},
 };
 
 static int ctl_user_put(void *ud, const struct http_request *req, struct http_response *resp)
@@ -123,7 +120,8 @@ static int ctl_user_put(void *ud, const struct http_request *req, struct http_re
 	if (!u) {
 		pthread_mutex_unlock(&s->mu);
 		json_decref(body);
-		http_reply_error(resp, 507, "too_big", "the simulator holds no more users", "wa_id");
+		http_reply_error(resp, 507, "too_big", "the simulator holds no more users",
+				 "wa_id");
 		return 0;
 	}
 	json_t *v;
@@ -152,51 +150,50 @@ static int ctl_user_messages(void *ud, const struct http_request *req, struct ht
 {
 	struct sim *s = ud;
 	const char *wa_id = http_param(req, "wa_id");
+	if (bad_wa_id(wa_id, resp))
+		return 0;
 	pthread_mutex_lock(&s->mu);
 	struct sim_user *u = sim_user_find(s, wa_id);
-	json_t *msgs = u ? json_deep_copy(u->transcript) : NULL;
+	/* A phone nobody wrote to yet shows nothing. */
+	json_t *msgs = u ? json_deep_copy(u->transcript) : json_array();
 	pthread_mutex_unlock(&s->mu);
-	if (!msgs) {
-		http_reply_error(resp, 404, "not_found", "no such simulated user", "wa_id");
-		return 0;
-	}
 	http_reply_json(resp, 200, json_pack("{s:o}", "messages", msgs));
 	return 0;
 }
 
 /* ---- the user writes: inbound messages ---- */
 
-static const char *const inbound_types[] = {"text",       "button",   "button_reply",
+static const char *const inbound_types[] = {"text",	  "button",   "button_reply",
 					    "list_reply", "location", NULL};
 
 static const struct json_field in_common[] = {
-	{"type", JF_STRING, JF_REQUIRED, 0, 0, inbound_types},
-	{"phone_number_id", JF_STRING, 0, 1, SIM_PNID_SIZE - 1},
-	{"profile_name", JF_STRING, 0, 1, 256},
-	{NULL},
+    {"type", JF_STRING, JF_REQUIRED, 0, 0, inbound_types},
+    {"phone_number_id", JF_STRING, 0, 1, SIM_PNID_SIZE - 1},
+    {"profile_name", JF_STRING, 0, 1, 256},
+    {NULL},
 };
 static const struct json_field in_text[] = {
-	{"text", JF_ANY, JF_REQUIRED},
-	{NULL},
+    {"text", JF_ANY, JF_REQUIRED},
+    {NULL},
 };
 static const struct json_field in_button[] = {
-	{"payload", JF_STRING, JF_REQUIRED, 0, 4096},
-	{"text", JF_STRING, JF_REQUIRED, 1, 256},
-	{NULL},
+    {"payload", JF_STRING, JF_REQUIRED, 0, 4096},
+    {"text", JF_STRING, JF_REQUIRED, 1, 256},
+    {NULL},
 };
 static const struct json_field in_reply[] = {
-	{"id", JF_STRING, JF_REQUIRED, 1, 256},
-	{"title", JF_STRING, JF_REQUIRED, 1, 256},
-	{"description", JF_STRING, 0, 0, 256},
-	{NULL},
+    {"id", JF_STRING, JF_REQUIRED, 1, 256},
+    {"title", JF_STRING, JF_REQUIRED, 1, 256},
+    {"description", JF_STRING, 0, 0, 256},
+    {NULL},
 };
 static const struct json_field in_location[] = {
-	{"latitude", JF_NUMBER, JF_REQUIRED, -90, 90},
-	{"longitude", JF_NUMBER, JF_REQUIRED, -180, 180},
-	{"name", JF_STRING, 0, 0, 1024},
-	{"address", JF_STRING, 0, 0, 1024},
-	{"url", JF_STRING, 0, 0, 2048},
-	{NULL},
+    {"latitude", JF_NUMBER, JF_REQUIRED, -90, 90},
+    {"longitude", JF_NUMBER, JF_REQUIRED, -180, 180},
+    {"name", JF_STRING, 0, 0, 1024},
+    {"address", JF_STRING, 0, 0, 1024},
+    {"url", JF_STRING, 0, 0, 2048},
+    {NULL},
 };
 
 /* Per control type: its schema, the Cloud API message type, and which
@@ -208,11 +205,11 @@ static const struct {
 	const char *wa_type;
 	const char *context_type;
 } inbound_table[] = {
-	{"text", in_text, "text", NULL},
-	{"button", in_button, "button", "template"},
-	{"button_reply", in_reply, "interactive", "interactive"},
-	{"list_reply", in_reply, "interactive", "interactive"},
-	{"location", in_location, "location", NULL},
+    {"text", in_text, "text", NULL},
+    {"button", in_button, "button", "template"},
+    {"button_reply", in_reply, "interactive", "interactive"},
+    {"list_reply", in_reply, "interactive", "interactive"},
+    {"location", in_location, "location", NULL},
 };
 
 static void copy_keys(json_t *dst, const json_t *src, const char *const *keys)
@@ -229,8 +226,8 @@ static json_t *inbound_content(const char *type, const json_t *body)
 {
 	static const char *const button_keys[] = {"payload", "text", NULL};
 	static const char *const reply_keys[] = {"id", "title", "description", NULL};
-	static const char *const loc_keys[] = {"latitude", "longitude", "name", "address", "url",
-					       NULL};
+	static const char *const loc_keys[] = {"latitude", "longitude", "name",
+					       "address",  "url",	NULL};
 	if (strcmp(type, "text") == 0) {
 		json_t *t = json_object_get(body, "text");
 		const char *txt = json_is_string(t) ? json_string_value(t) : json_str(t, "body");
@@ -291,9 +288,9 @@ static int ctl_user_send(void *ud, const struct http_request *req, struct http_r
 		return 0;
 	}
 	json_t *ctx_in = json_object_get(body, "context");
-	const char *ctx_id = json_is_string(ctx_in) ? json_string_value(ctx_in)
-						    : json_str_or(ctx_in, "id",
-								  json_str(ctx_in, "message_id"));
+	const char *ctx_id = json_is_string(ctx_in)
+				 ? json_string_value(ctx_in)
+				 : json_str_or(ctx_in, "id", json_str(ctx_in, "message_id"));
 	int ctx_off = ctx_in && (json_is_false(ctx_in) || json_is_null(ctx_in));
 	const char *wa_type = inbound_table[k].wa_type;
 	int64_t now = time_now_ms();
@@ -302,12 +299,19 @@ static int ctl_user_send(void *ud, const struct http_request *req, struct http_r
 	json_t *context = NULL;
 
 	pthread_mutex_lock(&s->mu);
-	struct sim_user *u = sim_user_get(s, wa_id, json_str(body, "profile_name"), NULL);
+	int created = 0;
+	const char *pname = json_str(body, "profile_name");
+	struct sim_user *u = sim_user_get(s, wa_id, pname, &created);
+	if (u && pname && !created) {
+		free(u->profile_name);
+		u->profile_name = xstrdup(pname);
+	}
 	if (!u) {
 		pthread_mutex_unlock(&s->mu);
 		json_decref(content);
 		json_decref(body);
-		http_reply_error(resp, 507, "too_big", "the simulator holds no more users", "wa_id");
+		http_reply_error(resp, 507, "too_big", "the simulator holds no more users",
+				 "wa_id");
 		return 0;
 	}
 	json_t *ctx_msg = NULL;
@@ -341,9 +345,9 @@ static int ctl_user_send(void *ud, const struct http_request *req, struct http_r
 	json_t *m = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}", "from", "user", "id", wamid, "type",
 			      wa_type, "at", sim_json_time(now), "status", "received",
 			      "phone_number_id", pnid);
-	json_object_set(m, wa_type, content);
+	json_object_set_new(m, wa_type, json_deep_copy(content));
 	if (context)
-		json_object_set(m, "context", context);
+		json_object_set_new(m, "context", json_deep_copy(context));
 	sim_transcript_add(u, m);
 	pthread_mutex_unlock(&s->mu);
 
@@ -367,14 +371,10 @@ static int ctl_user_send(void *ud, const struct http_request *req, struct http_r
 /* ---- faults ---- */
 
 static const struct json_field faults_schema[] = {
-	{"http_429", JF_NUMBER, 0, 0, 1},
-	{"http_5xx", JF_NUMBER, 0, 0, 1},
-	{"timeout", JF_NUMBER, 0, 0, 1},
-	{"latency_ms", JF_INT, 0, 0, 60000},
-	{"timeout_ms", JF_INT, 0, 0, 120000},
-	{"webhook_duplicates", JF_NUMBER, 0, 0, 1},
-	{"webhook_reorder", JF_BOOL, 0},
-	{NULL},
+    {"http_429", JF_NUMBER, 0, 0, 1},	  {"http_5xx", JF_NUMBER, 0, 0, 1},
+    {"timeout", JF_NUMBER, 0, 0, 1},	  {"latency_ms", JF_INT, 0, 0, 60000},
+    {"timeout_ms", JF_INT, 0, 0, 120000}, {"webhook_duplicates", JF_NUMBER, 0, 0, 1},
+    {"webhook_reorder", JF_BOOL, 0},	  {NULL},
 };
 
 static json_t *faults_json(const struct sim_faults *f)
@@ -398,13 +398,13 @@ static int ctl_faults_set(void *ud, const struct http_request *req, struct http_
 	if (!body)
 		return 0;
 	struct sim_faults f = {
-		.http_429 = num_or0(body, "http_429"),
-		.http_5xx = num_or0(body, "http_5xx"),
-		.timeout = num_or0(body, "timeout"),
-		.latency_ms = (int)num_or0(body, "latency_ms"),
-		.timeout_ms = (int)num_or0(body, "timeout_ms"),
-		.webhook_duplicates = num_or0(body, "webhook_duplicates"),
-		.webhook_reorder = json_is_true(json_object_get(body, "webhook_reorder")),
+	    .http_429 = num_or0(body, "http_429"),
+	    .http_5xx = num_or0(body, "http_5xx"),
+	    .timeout = num_or0(body, "timeout"),
+	    .latency_ms = (int)num_or0(body, "latency_ms"),
+	    .timeout_ms = (int)num_or0(body, "timeout_ms"),
+	    .webhook_duplicates = num_or0(body, "webhook_duplicates"),
+	    .webhook_reorder = json_is_true(json_object_get(body, "webhook_reorder")),
 	};
 	json_decref(body);
 	if (f.http_429 + f.http_5xx + f.timeout > 1.0 + 1e-9) {
@@ -456,8 +456,8 @@ static json_t *number_stats(const struct sim_number *n, int64_t now_s)
 	for (int64_t sec = now_s - SIM_STATS_WINDOW_S + 1; sec <= now_s; sec++) {
 		const int slot = (int)(sec % SIM_STATS_WINDOW_S);
 		if (n->per_sec[slot].sec == sec && n->per_sec[slot].count)
-			json_array_append_new(per, json_pack("[I, i]", (json_int_t)sec,
-							     (int)n->per_sec[slot].count));
+			json_array_append_new(
+			    per, json_pack("[I, i]", (json_int_t)sec, (int)n->per_sec[slot].count));
 	}
 	return json_pack("{s:I, s:i, s:o}", "accepted", (json_int_t)n->accepted, "max_per_second",
 			 (int)n->max_per_second, "per_second", per);
@@ -477,12 +477,12 @@ static int ctl_stats(void *ud, const struct http_request *req, struct http_respo
 		if (s->numbers[i].accepted)
 			json_object_set_new(by, s->numbers[i].pnid,
 					    number_stats(&s->numbers[i], (int64_t)ts.tv_sec));
-	json_t *out = json_pack(
-		"{s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I}}", "accepted_total",
-		(json_int_t)s->accepted_total, "by_number", by, "rejected", "429",
-		(json_int_t)s->rejected_429, "5xx", (json_int_t)s->rejected_5xx, "timeout",
-		(json_int_t)s->rejected_timeout, "401", (json_int_t)s->rejected_auth, "400",
-		(json_int_t)s->rejected_invalid);
+	json_t *out =
+	    json_pack("{s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I}}", "accepted_total",
+		      (json_int_t)s->accepted_total, "by_number", by, "rejected", "429",
+		      (json_int_t)s->rejected_429, "5xx", (json_int_t)s->rejected_5xx, "timeout",
+		      (json_int_t)s->rejected_timeout, "401", (json_int_t)s->rejected_auth, "400",
+		      (json_int_t)s->rejected_invalid);
 	pthread_mutex_unlock(&s->mu);
 	json_object_set_new(out, "webhooks",
 			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "sent", (json_int_t)hc.sent,
@@ -522,17 +522,17 @@ static int ctl_reset(void *ud, const struct http_request *req, struct http_respo
 /* ---- templates and numbers ---- */
 
 static const char *const ctl_categories[] = {"MARKETING", "UTILITY", "AUTHENTICATION", NULL};
-static const char *const ctl_statuses[] = {"APPROVED", "PENDING", "REJECTED", "PAUSED",
-					   "DISABLED", NULL};
+static const char *const ctl_statuses[] = {"APPROVED", "PENDING",  "REJECTED",
+					   "PAUSED",   "DISABLED", NULL};
 
 static const struct json_field ctl_tpl_schema[] = {
-	{"name", JF_STRING, JF_REQUIRED, 1, 512},
-	{"language", JF_STRING, JF_REQUIRED, 2, 15},
-	{"category", JF_STRING, JF_REQUIRED, 0, 0, ctl_categories},
-	{"status", JF_STRING, 0, 0, 0, ctl_statuses},
-	{"components", JF_ARRAY, 0, 0, 10},
-	{"waba_id", JF_STRING, 0, 1, SIM_WABA_SIZE - 1},
-	{NULL},
+    {"name", JF_STRING, JF_REQUIRED, 1, 512},
+    {"language", JF_STRING, JF_REQUIRED, 2, 15},
+    {"category", JF_STRING, JF_REQUIRED, 0, 0, ctl_categories},
+    {"status", JF_STRING, 0, 0, 0, ctl_statuses},
+    {"components", JF_ARRAY, 0, 0, 10},
+    {"waba_id", JF_STRING, 0, 1, SIM_WABA_SIZE - 1},
+    {NULL},
 };
 
 static int ctl_tpl_add(void *ud, const struct http_request *req, struct http_response *resp)
@@ -550,14 +550,14 @@ static int ctl_tpl_add(void *ud, const struct http_request *req, struct http_res
 	json_t *comps = json_object_get(body, "components");
 	pthread_mutex_lock(&s->mu);
 	struct sim_template *t = sim_template_add(
-		s, waba, json_str(body, "name"), json_str(body, "language"),
-		json_str(body, "category"), json_str_or(body, "status", "APPROVED"),
-		comps ? json_deep_copy(comps) : NULL);
+	    s, waba, json_str(body, "name"), json_str(body, "language"), json_str(body, "category"),
+	    json_str_or(body, "status", "APPROVED"), comps ? json_deep_copy(comps) : NULL);
 	json_t *out = t ? sim_template_json(t) : NULL;
 	pthread_mutex_unlock(&s->mu);
 	json_decref(body);
 	if (!out)
-		http_reply_error(resp, 507, "too_big", "the simulator holds no more templates", NULL);
+		http_reply_error(resp, 507, "too_big", "the simulator holds no more templates",
+				 NULL);
 	else
 		http_reply_json(resp, 201, out);
 	return 0;
@@ -584,11 +584,10 @@ static int ctl_numbers_list(void *ud, const struct http_request *req, struct htt
 	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < s->nnumbers; i++) {
 		const struct sim_number *n = &s->numbers[i];
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I}", "phone_number_id",
-						     n->pnid, "waba_id",
-						     n->waba[0] ? n->waba : s->waba,
-						     "display_phone_number", n->display, "accepted",
-						     (json_int_t)n->accepted));
+		json_array_append_new(
+		    arr, json_pack("{s:s, s:s, s:s, s:I}", "phone_number_id", n->pnid, "waba_id",
+				   n->waba[0] ? n->waba : s->waba, "display_phone_number",
+				   n->display, "accepted", (json_int_t)n->accepted));
 	}
 	pthread_mutex_unlock(&s->mu);
 	http_reply_json(resp, 200, json_pack("{s:o}", "numbers", arr));
@@ -596,9 +595,9 @@ static int ctl_numbers_list(void *ud, const struct http_request *req, struct htt
 }
 
 static const struct json_field number_schema[] = {
-	{"waba_id", JF_STRING, 0, 1, SIM_WABA_SIZE - 1},
-	{"display_phone_number", JF_STRING, 0, 1, SIM_DISPLAY_SIZE - 1},
-	{NULL},
+    {"waba_id", JF_STRING, 0, 1, SIM_WABA_SIZE - 1},
+    {"display_phone_number", JF_STRING, 0, 1, SIM_DISPLAY_SIZE - 1},
+    {NULL},
 };
 
 static int ctl_number_put(void *ud, const struct http_request *req, struct http_response *resp)
@@ -611,7 +610,8 @@ static int ctl_number_put(void *ud, const struct http_request *req, struct http_
 				json_str(body, "display_phone_number"));
 	json_decref(body);
 	if (rc == CW_EINVAL)
-		http_reply_error(resp, 422, "invalid_field", "ids must be digits", "phone_number_id");
+		http_reply_error(resp, 422, "invalid_field", "ids must be digits",
+				 "phone_number_id");
 	else if (rc)
 		http_reply_error(resp, 507, "too_big", "the simulator holds no more numbers", NULL);
 	else
@@ -620,19 +620,19 @@ static int ctl_number_put(void *ud, const struct http_request *req, struct http_
 }
 
 const struct http_route sim_ctl_routes[] = {
-	{"GET", "/users", ctl_users_list, 0},
-	{"GET", "/users/{wa_id}", ctl_user_get, 0},
-	{"PUT", "/users/{wa_id}", ctl_user_put, 0},
-	{"POST", "/users/{wa_id}/messages", ctl_user_send, 0},
-	{"GET", "/users/{wa_id}/messages", ctl_user_messages, 0},
-	{"POST", "/faults", ctl_faults_set, 0},
-	{"GET", "/faults", ctl_faults_get, 0},
-	{"DELETE", "/faults", ctl_faults_delete, 0},
-	{"GET", "/stats", ctl_stats, 0},
-	{"POST", "/reset", ctl_reset, 0},
-	{"POST", "/templates", ctl_tpl_add, 0},
-	{"GET", "/templates", ctl_tpl_list, 0},
-	{"GET", "/numbers", ctl_numbers_list, 0},
-	{"PUT", "/numbers/{phone_number_id}", ctl_number_put, 0},
-	{NULL, NULL, NULL, 0},
+    {"GET", "/users", ctl_users_list, 0},
+    {"GET", "/users/{wa_id}", ctl_user_get, 0},
+    {"PUT", "/users/{wa_id}", ctl_user_put, 0},
+    {"POST", "/users/{wa_id}/messages", ctl_user_send, 0},
+    {"GET", "/users/{wa_id}/messages", ctl_user_messages, 0},
+    {"POST", "/faults", ctl_faults_set, 0},
+    {"GET", "/faults", ctl_faults_get, 0},
+    {"DELETE", "/faults", ctl_faults_delete, 0},
+    {"GET", "/stats", ctl_stats, 0},
+    {"POST", "/reset", ctl_reset, 0},
+    {"POST", "/templates", ctl_tpl_add, 0},
+    {"GET", "/templates", ctl_tpl_list, 0},
+    {"GET", "/numbers", ctl_numbers_list, 0},
+    {"PUT", "/numbers/{phone_number_id}", ctl_number_put, 0},
+    {NULL, NULL, NULL, 0},
 };

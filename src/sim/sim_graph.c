@@ -30,9 +30,9 @@
 #include "base/banned.h"
 
 #define GRAPH_TPL_LIMIT_DEFAULT 25
-#define GRAPH_TPL_LIMIT_MAX 1000
-#define GRAPH_MAX_PLACEHOLDERS 64
-#define GRAPH_SENT_DELAY_MS 20 /* accepted → "sent" webhook */
+#define GRAPH_TPL_LIMIT_MAX	1000
+#define GRAPH_MAX_PLACEHOLDERS	64
+#define GRAPH_SENT_DELAY_MS	20 /* accepted → "sent" webhook */
 
 /* ---- Graph API error bodies ---- */
 
@@ -45,17 +45,17 @@ static const struct graph_err {
 	int transient;
 	const char *message;
 } graph_errors[] = {
-	{190, 401, 0, 0, "Invalid OAuth access token - Cannot parse access token"},
-	{130429, 429, 2494055, 1, "(#130429) Rate limit hit"},
-	{1, 500, 0, 1, "An unknown error occurred"},
-	{2, 503, 0, 1, "Service temporarily unavailable"},
-	{100, 400, 0, 0, "(#100) Invalid parameter"},
-	{131008, 400, 0, 0, "(#131008) Required parameter is missing"},
-	{131009, 400, 0, 0, "(#131009) Parameter value is not valid"},
-	{132000, 400, 0, 0,
-	 "(#132000) Number of parameters does not match the expected number of params"},
-	{132001, 400, 0, 0, "(#132001) Template name does not exist in the translation"},
-	{0, 0, 0, 0, NULL},
+    {190, 401, 0, 0, "Invalid OAuth access token - Cannot parse access token"},
+    {130429, 429, 2494055, 1, "(#130429) Rate limit hit"},
+    {1, 500, 0, 1, "An unknown error occurred"},
+    {2, 503, 0, 1, "Service temporarily unavailable"},
+    {100, 400, 0, 0, "(#100) Invalid parameter"},
+    {131008, 400, 0, 0, "(#131008) Required parameter is missing"},
+    {131009, 400, 0, 0, "(#131009) Parameter value is not valid"},
+    {132000, 400, 0, 0,
+     "(#132000) Number of parameters does not match the expected number of params"},
+    {132001, 400, 0, 0, "(#132001) Template name does not exist in the translation"},
+    {0, 0, 0, 0, NULL},
 };
 
 static void fbtrace_id(char out[32])
@@ -79,9 +79,9 @@ static void graph_error(struct http_response *resp, int code, const char *messag
 	json_t *err = json_pack("{s:s, s:s, s:i}", "message", message ? message : e->message,
 				"type", "OAuthException", "code", code);
 	if (details)
-		json_object_set_new(err, "error_data",
-				    json_pack("{s:s, s:s}", "messaging_product", "whatsapp",
-					      "details", details));
+		json_object_set_new(
+		    err, "error_data",
+		    json_pack("{s:s, s:s}", "messaging_product", "whatsapp", "details", details));
 	if (e->subcode)
 		json_object_set_new(err, "error_subcode", json_integer(e->subcode));
 	if (e->transient)
@@ -91,7 +91,7 @@ static void graph_error(struct http_response *resp, int code, const char *messag
 }
 
 static void graph_errorf(struct http_response *resp, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void graph_errorf(struct http_response *resp, int code, const char *fmt, ...)
 {
 	char details[512];
@@ -254,9 +254,12 @@ static json_t *render(const char *text, const json_t *params)
 		else {
 			size_t i;
 			json_t *pp;
-			json_array_foreach(params, i, pp) if (json_str(pp, "parameter_name") &&
-							      strcmp(json_str(pp, "parameter_name"),
-								     tok) == 0) val = param_text(pp);
+			json_array_foreach(params, i, pp)
+			{
+				const char *pn = json_str(pp, "parameter_name");
+				if (pn && strcmp(pn, tok) == 0)
+					val = param_text(pp);
+			}
 		}
 		if (val && json_array_size(params))
 			buf_puts(&b, val);
@@ -278,11 +281,11 @@ static json_t *render_template(const json_t *components, const json_t *tpl)
 	const json_t *f = component(components, "FOOTER");
 	const json_t *bt = component(components, "BUTTONS");
 	if (h && json_str(h, "text"))
-		json_object_set_new(o, "header", render(json_str(h, "text"),
-							request_params(tpl, "header")));
+		json_object_set_new(o, "header",
+				    render(json_str(h, "text"), request_params(tpl, "header")));
 	if (b)
-		json_object_set_new(o, "body", render(json_str(b, "text"),
-						      request_params(tpl, "body")));
+		json_object_set_new(o, "body",
+				    render(json_str(b, "text"), request_params(tpl, "body")));
 	if (f && json_str(f, "text"))
 		json_object_set_new(o, "footer", json_string(json_str(f, "text")));
 	if (bt) {
@@ -290,7 +293,9 @@ static json_t *render_template(const json_t *components, const json_t *tpl)
 		size_t i;
 		json_t *x;
 		json_array_foreach(json_object_get(bt, "buttons"), i, x)
+		{
 			json_array_append_new(arr, json_string(json_str_or(x, "text", "")));
+		}
 		json_object_set_new(o, "buttons", arr);
 	}
 	return o;
@@ -414,10 +419,11 @@ static int graph_messages(void *ud, const struct http_request *req, struct http_
 	if (!sim_is_digits(pnid, 1, SIM_PNID_SIZE - 1)) {
 		count(s, &s->rejected_invalid);
 		char msg[256];
-		snprintf(msg, sizeof msg,
-			 "Unsupported post request. Object with ID '%.60s' does not exist, cannot be "
-			 "loaded due to missing permissions, or does not support this operation.",
-			 pnid ? pnid : "");
+		snprintf(
+		    msg, sizeof msg,
+		    "Unsupported post request. Object with ID '%.60s' does not exist, cannot be "
+		    "loaded due to missing permissions, or does not support this operation.",
+		    pnid ? pnid : "");
 		graph_error(resp, 100, msg, NULL);
 		goto done;
 	}
@@ -434,7 +440,8 @@ static int graph_messages(void *ud, const struct http_request *req, struct http_
 		goto done;
 	}
 	const char *type = json_str_or(body, "type", "text");
-	const json_t *tpl = strcmp(type, "template") == 0 ? json_object_get(body, "template") : NULL;
+	const json_t *tpl =
+	    strcmp(type, "template") == 0 ? json_object_get(body, "template") : NULL;
 	const char *opaque = json_str(body, "biz_opaque_callback_data");
 	int64_t now = time_now_ms();
 
@@ -453,16 +460,17 @@ static int graph_messages(void *ud, const struct http_request *req, struct http_
 		const char *name = json_str(tpl, "name");
 		const char *lang = json_str(json_object_get(tpl, "language"), "code");
 		struct sim_template *t =
-			name && lang ? sim_template_find(s, num->waba, name, lang) : NULL;
+		    name && lang ? sim_template_find(s, num->waba, name, lang) : NULL;
 		if (!t || strcmp(t->status, "APPROVED") != 0) {
 			s->rejected_invalid++;
 			pthread_mutex_unlock(&s->mu);
 			if (t)
 				graph_errorf(resp, 132001,
-					     "template name (%s) in %s is %s, not APPROVED", name, lang,
-					     t->status);
+					     "template name (%s) in %s is %s, not APPROVED", name,
+					     lang, t->status);
 			else
-				graph_errorf(resp, 132001, "template name (%s) does not exist in %s",
+				graph_errorf(resp, 132001,
+					     "template name (%s) does not exist in %s",
 					     name ? name : "", lang ? lang : "");
 			goto done;
 		}
@@ -478,10 +486,11 @@ static int graph_messages(void *ud, const struct http_request *req, struct http_
 					     "match the expected number of params (%d)",
 					     got_header, want_header);
 			else
-				graph_errorf(resp, 132000,
-					     "body: number of localizable_params (%d) does not match "
-					     "the expected number of params (%d)",
-					     got_body, want_body);
+				graph_errorf(
+				    resp, 132000,
+				    "body: number of localizable_params (%d) does not match "
+				    "the expected number of params (%d)",
+				    got_body, want_body);
 			goto done;
 		}
 		snprintf(category, sizeof category, "%s", t->category);
@@ -510,13 +519,16 @@ static int graph_messages(void *ud, const struct http_request *req, struct http_
 		json_t *m = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:[]}", "from", "business",
 				      "id", wamid, "type", type, "at", sim_json_time(now), "status",
 				      "accepted", "phone_number_id", pnid, "statuses");
+		/* Copies: the transcript outlives the request and is read by other
+		 * threads. */
 		json_t *content = json_object_get(body, type);
 		if (content)
-			json_object_set(m, type, content);
+			json_object_set_new(m, type, json_deep_copy(content));
 		if (rendered)
-			json_object_set(m, "rendered", rendered);
+			json_object_set_new(m, "rendered", json_deep_copy(rendered));
 		if (json_object_get(body, "context"))
-			json_object_set(m, "context", json_object_get(body, "context"));
+			json_object_set_new(m, "context",
+					    json_deep_copy(json_object_get(body, "context")));
 		if (opaque)
 			json_object_set_new(m, "biz_opaque_callback_data", json_string(opaque));
 		sim_transcript_add(u, m);
@@ -525,8 +537,8 @@ static int graph_messages(void *ud, const struct http_request *req, struct http_
 		int free_entry = window && strcmp(category, "marketing") != 0 &&
 				 strcmp(category, "authentication") != 0;
 		if (fail)
-			sim_schedule_status(s, wamid, wa_id, pnid, SIM_ST_FAILED, fail, category,
-					    0, opaque, GRAPH_SENT_DELAY_MS);
+			sim_schedule_status(s, wamid, wa_id, pnid, SIM_ST_FAILED, fail, category, 0,
+					    opaque, GRAPH_SENT_DELAY_MS);
 		else
 			sim_schedule_status(s, wamid, wa_id, pnid, SIM_ST_SENT, 0, category,
 					    free_entry, opaque,
@@ -608,7 +620,8 @@ static int graph_tpl_list(void *ud, const struct http_request *req, struct http_
 		struct sim_template *t = s->templates[i];
 		if (strcmp(t->waba, waba) != 0 || t->id <= after_id)
 			continue;
-		if ((f_name && !strstr(t->name, f_name)) || (f_status && strcmp(t->status, f_status)) ||
+		if ((f_name && !strstr(t->name, f_name)) ||
+		    (f_status && strcmp(t->status, f_status)) ||
 		    (f_lang && strcmp(t->lang, f_lang)) || (f_cat && strcmp(t->category, f_cat)))
 			continue;
 		if ((long)json_array_size(data) == limit) {
@@ -635,7 +648,8 @@ static int graph_tpl_list(void *ud, const struct http_request *req, struct http_
 		if (more) {
 			const char *host = http_header(req, "Host");
 			char next[512];
-			snprintf(next, sizeof next, "%s%s%s/%s/%s/message_templates?limit=%ld&after=%s",
+			snprintf(next, sizeof next,
+				 "%s%s%s/%s/%s/message_templates?limit=%ld&after=%s",
 				 host ? "http://" : "", host ? host : "", prefix,
 				 http_param(req, "version"), waba, limit, a);
 			json_object_set_new(paging, "next", json_string(next));
@@ -649,11 +663,11 @@ static int graph_tpl_list(void *ud, const struct http_request *req, struct http_
 static const char *const tpl_categories[] = {"MARKETING", "UTILITY", "AUTHENTICATION", NULL};
 
 static const struct json_field tpl_schema[] = {
-	{"name", JF_STRING, JF_REQUIRED, 1, 512},
-	{"language", JF_STRING, JF_REQUIRED, 2, 15},
-	{"category", JF_STRING, JF_REQUIRED, 0, 0, tpl_categories},
-	{"components", JF_ARRAY, JF_REQUIRED, 1, 10},
-	{NULL},
+    {"name", JF_STRING, JF_REQUIRED, 1, 512},
+    {"language", JF_STRING, JF_REQUIRED, 2, 15},
+    {"category", JF_STRING, JF_REQUIRED, 0, 0, tpl_categories},
+    {"components", JF_ARRAY, JF_REQUIRED, 1, 10},
+    {NULL},
 };
 
 static int graph_tpl_create(void *ud, const struct http_request *req, struct http_response *resp)
@@ -691,9 +705,9 @@ static int graph_tpl_create(void *ud, const struct http_request *req, struct htt
 		const char *t = json_str(c, "type");
 		if (!t || (strcasecmp(t, "HEADER") && strcasecmp(t, "BODY") &&
 			   strcasecmp(t, "FOOTER") && strcasecmp(t, "BUTTONS"))) {
-			graph_errorf(resp, 100,
-				     "components[%zu].type: must be HEADER, BODY, FOOTER or BUTTONS",
-				     i);
+			graph_errorf(
+			    resp, 100,
+			    "components[%zu].type: must be HEADER, BODY, FOOTER or BUTTONS", i);
 			goto done;
 		}
 	}
@@ -723,8 +737,9 @@ static int graph_tpl_create(void *ud, const struct http_request *req, struct htt
 	pthread_mutex_unlock(&s->mu);
 	char ids[24];
 	snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
-	http_reply_json(resp, 200, json_pack("{s:s, s:s, s:s}", "id", ids, "status", "PENDING",
-					     "category", cat));
+	http_reply_json(
+	    resp, 200,
+	    json_pack("{s:s, s:s, s:s}", "id", ids, "status", "PENDING", "category", cat));
 done:
 	json_decref(body);
 	return 0;
@@ -766,9 +781,9 @@ static int graph_tpl_delete(void *ud, const struct http_request *req, struct htt
 }
 
 const struct http_route sim_graph_routes[] = {
-	{"POST", "/{version}/{phone_number_id}/messages", graph_messages, 0},
-	{"GET", "/{version}/{waba_id}/message_templates", graph_tpl_list, 0},
-	{"POST", "/{version}/{waba_id}/message_templates", graph_tpl_create, 0},
-	{"DELETE", "/{version}/{waba_id}/message_templates", graph_tpl_delete, 0},
-	{NULL, NULL, NULL, 0},
+    {"POST", "/{version}/{phone_number_id}/messages", graph_messages, 0},
+    {"GET", "/{version}/{waba_id}/message_templates", graph_tpl_list, 0},
+    {"POST", "/{version}/{waba_id}/message_templates", graph_tpl_create, 0},
+    {"DELETE", "/{version}/{waba_id}/message_templates", graph_tpl_delete, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -29,9 +29,9 @@
 #include "base/time.h"
 #include "base/banned.h"
 
-#define HOOK_DRAIN_MAX 4096  /* items taken per turn */
-#define HOOK_BATCH_GROUPS 16 /* phone numbers in one batch; more flush early */
-#define HOOK_DUP_DELAY_MS 50 /* a duplicate follows within this */
+#define HOOK_DRAIN_MAX	  4096 /* items taken per turn */
+#define HOOK_BATCH_GROUPS 16   /* phone numbers in one batch; more flush early */
+#define HOOK_DUP_DELAY_MS 50   /* a duplicate follows within this */
 
 enum hook_kind { HOOK_JOB, HOOK_POST };
 
@@ -70,7 +70,7 @@ struct hook_sender {
 };
 
 struct sim_hook {
-	pthread_mutex_t mu; /* the heap, the sender queues, the settings */
+	pthread_mutex_t mu;  /* the heap, the sender queues, the settings */
 	pthread_cond_t cond; /* the timer thread's */
 	pthread_t thread;
 	int started;
@@ -279,8 +279,8 @@ static int queue_payload(struct sim_hook *h, json_t *payload, const char *key)
 		d->body = xstrdup(body);
 		d->len = strlen(body);
 		d->shard = shard;
-		d->due = first_due + 1 + rand_below(h->reorder ? SIM_HOOK_REORDER_MS
-							   : HOOK_DUP_DELAY_MS);
+		d->due = first_due + 1 +
+			 rand_below(h->reorder ? SIM_HOOK_REORDER_MS : HOOK_DUP_DELAY_MS);
 		if (heap_push_locked(h, d) == 0)
 			h->counts.duplicates++;
 	}
@@ -291,7 +291,7 @@ static int queue_payload(struct sim_hook *h, json_t *payload, const char *key)
 int sim_hook_send(struct sim_hook *h, json_t *payload)
 {
 	const char *key = json_string_value(
-		json_path(payload, "entry.0.changes.0.value.metadata.phone_number_id"));
+	    json_path(payload, "entry.0.changes.0.value.metadata.phone_number_id"));
 	if (!key)
 		key = json_string_value(json_path(payload, "entry.0.id"));
 	return queue_payload(h, payload, key);
@@ -388,8 +388,8 @@ static void batch_flush_group(struct sim_batch *b, int i, int reorder)
 	b->g[i].statuses = NULL;
 }
 
-void sim_batch_status(struct sim_batch *b, const char *waba, const char *pnid,
-		      const char *display, json_t *status)
+void sim_batch_status(struct sim_batch *b, const char *waba, const char *pnid, const char *display,
+		      json_t *status)
 {
 	int i;
 	for (i = 0; i < b->ngroups; i++)
@@ -514,7 +514,8 @@ static void deliver(struct sim_hook *h, CURL *curl, struct hook_item *it)
 			 status);
 		item_free(it);
 	} else {
-		int64_t delay = (int64_t)h->retry_ms << (it->attempts - 1 < 16 ? it->attempts - 1 : 16);
+		int64_t delay = (int64_t)h->retry_ms
+				<< (it->attempts - 1 < 16 ? it->attempts - 1 : 16);
 		if (delay > SIM_HOOK_RETRY_CAP_MS)
 			delay = SIM_HOOK_RETRY_CAP_MS;
 		it->due = time_mono_ms() + delay;
@@ -588,7 +589,8 @@ static void *timer_main(void *arg)
 		int64_t now = time_mono_ms();
 		if (h->heap[0]->due > now) {
 			int64_t due = h->heap[0]->due;
-			struct timespec ts = {.tv_sec = due / 1000, .tv_nsec = (due % 1000) * 1000000};
+			struct timespec ts = {.tv_sec = due / 1000,
+					      .tv_nsec = (due % 1000) * 1000000};
 			pthread_cond_timedwait(&h->cond, &h->mu, &ts);
 			continue;
 		}

@@ -25,12 +25,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIM_HOOK_QUEUE_MAX 262144  /* jobs and payloads waiting */
-#define SIM_HOOK_SENDERS 4         /* parallel POSTs (payloads sharded by number) */
-#define SIM_HOOK_BATCH_MAX 50      /* statuses in one payload */
-#define SIM_HOOK_REORDER_MS 300    /* jitter window when reordering */
+#define SIM_HOOK_QUEUE_MAX	 262144 /* jobs and payloads waiting */
+#define SIM_HOOK_SENDERS	 4	/* parallel POSTs (payloads sharded by number) */
+#define SIM_HOOK_BATCH_MAX	 50	/* statuses in one payload */
+#define SIM_HOOK_REORDER_MS	 300	/* jitter window when reordering */
 #define SIM_HOOK_HTTP_TIMEOUT_MS 5000
-#define SIM_HOOK_RETRY_CAP_MS 30000
+#define SIM_HOOK_RETRY_CAP_MS	 30000
 
 struct sim_hook;
 struct sim_batch;
@@ -42,12 +42,12 @@ typedef void (*sim_hook_fn)(void *ud, void *arg, struct sim_batch *b);
 struct sim_hook_config {
 	const char *url;    /* NULL: no deliveries until sim_hook_set_url() */
 	const char *secret; /* NULL or "": unsigned */
-	int retry_ms;       /* first retry delay, > 0 */
-	int attempts;       /* attempts before a payload is dropped, > 0 */
+	int retry_ms;	    /* first retry delay, > 0 */
+	int attempts;	    /* attempts before a payload is dropped, > 0 */
 };
 
 struct sim_hook_counts {
-	uint64_t sent;       /* POSTs answered 200 */
+	uint64_t sent;	     /* POSTs answered 200 */
 	uint64_t failed;     /* payloads dropped after the last attempt */
 	uint64_t retried;    /* retries scheduled */
 	uint64_t duplicates; /* extra copies sent on purpose */
@@ -85,8 +85,8 @@ void sim_hook_reset_counts(struct sim_hook *h);
 
 /* From a job function: adds a status object (takes ownership) for the phone
  * number pnid of WABA waba, to be sent in a "statuses" payload. */
-void sim_batch_status(struct sim_batch *b, const char *waba, const char *pnid,
-		      const char *display, json_t *status);
+void sim_batch_status(struct sim_batch *b, const char *waba, const char *pnid, const char *display,
+		      json_t *status);
 /* From a job function: adds a whole payload (takes ownership). */
 void sim_batch_payload(struct sim_batch *b, json_t *payload);
 

@@ -19,14 +19,14 @@
 #include "sim/sim.h"
 #include "sim/sim_hook.h"
 
-#define SIM_WA_ID_SIZE 24   /* 5..20 digits + NUL */
-#define SIM_PNID_SIZE 32    /* phone number ids: digits */
-#define SIM_WABA_SIZE 32
+#define SIM_WA_ID_SIZE	 24 /* 5..20 digits + NUL */
+#define SIM_PNID_SIZE	 32 /* phone number ids: digits */
+#define SIM_WABA_SIZE	 32
 #define SIM_DISPLAY_SIZE 24
-#define SIM_WAMID_SIZE 96
+#define SIM_WAMID_SIZE	 96
 #define SIM_USER_BUCKETS 16384
-#define SIM_WINDOW_MS (24LL * 3600 * 1000)
-#define SIM_TYPING_MS 25000 /* a typing indicator shows this long, as WhatsApp's */
+#define SIM_WINDOW_MS	 (24LL * 3600 * 1000)
+#define SIM_TYPING_MS	 25000 /* a typing indicator shows this long, as WhatsApp's */
 
 enum sim_status { SIM_ST_ACCEPTED = 0, SIM_ST_SENT, SIM_ST_DELIVERED, SIM_ST_READ, SIM_ST_FAILED };
 
@@ -38,17 +38,17 @@ struct sim_window {
 struct sim_user {
 	char wa_id[SIM_WA_ID_SIZE];
 	char *profile_name;
-	double read;        /* probability of reading a delivered message */
+	double read;	    /* probability of reading a delivered message */
 	int reply_delay_ms; /* delivered → read delay (0: the status delay) */
-	int blocked;        /* blocked the business: sent, never delivered */
+	int blocked;	    /* blocked the business: sent, never delivered */
 	int marketing_stopped;
-	int on_whatsapp;    /* 0: every send fails with 131026 */
+	int on_whatsapp; /* 0: every send fails with 131026 */
 	int64_t created_ms;
 	char last_pnid[SIM_PNID_SIZE]; /* the business number last in touch */
 	struct sim_window win[SIM_MAX_WINDOWS];
 	int nwin;
-	json_t *transcript; /* array of message objects, oldest first */
-	struct sim_user *next;  /* hash chain */
+	json_t *transcript;    /* array of message objects, oldest first */
+	struct sim_user *next; /* hash chain */
 };
 
 struct sim_number {
@@ -118,14 +118,14 @@ enum sim_job_kind { SIM_JOB_STATUS, SIM_JOB_TEMPLATE };
 struct sim_job {
 	enum sim_job_kind kind;
 	enum sim_status status;
-	int error_code;      /* SIM_ST_FAILED */
+	int error_code;	      /* SIM_ST_FAILED */
 	uint64_t template_id; /* SIM_JOB_TEMPLATE */
 	char wamid[SIM_WAMID_SIZE];
 	char wa_id[SIM_WA_ID_SIZE];
 	char pnid[SIM_PNID_SIZE];
-	char category[16];   /* pricing: marketing, utility, authentication, service */
-	int free_entry;      /* inside the service window: not billed */
-	char biz_opaque[];   /* "" when none */
+	char category[16]; /* pricing: marketing, utility, authentication, service */
+	int free_entry;	   /* inside the service window: not billed */
+	char biz_opaque[]; /* "" when none */
 };
 
 /* ---- sim.c ---- */
@@ -179,8 +179,8 @@ json_t *sim_template_json(const struct sim_template *t);
 void sim_template_remove(struct sim *s, int index);
 /* Schedules a status job (not locked; may be called locked). */
 void sim_schedule_status(struct sim *s, const char *wamid, const char *wa_id, const char *pnid,
-			 enum sim_status st, int error_code, const char *category,
-			 int free_entry, const char *biz_opaque, int64_t delay_ms);
+			 enum sim_status st, int error_code, const char *category, int free_entry,
+			 const char *biz_opaque, int64_t delay_ms);
 /* Schedules the approval of template id after the configured delay. */
 void sim_schedule_template(struct sim *s, uint64_t id);
 /* locked: applies the fault settings to the webhook queue. */

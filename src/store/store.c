@@ -7,7 +7,7 @@
  * STORE_BATCH_MAX), opens one database transaction, runs each job inside its
  * own savepoint (a failing job is rolled back to its savepoint and only its
  * caller sees the error), commits once, then wakes each caller with its own
- * result. Callers sleep on a condition variable of their own, so one commit
+ * result. Callers sleep on a semaphore of their own, so one commit
  * (one fsync) acknowledges a whole batch. Jobs that must run with no
  * transaction open (migrations, the statement check) run alone.
  *
@@ -16,6 +16,8 @@
 #include "store/store.h"
 
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -49,8 +51,7 @@ struct job {
 	int (*alone)(struct store *st, void *ud);
 
 	int rc;
-	int done;
-	pthread_cond_t cv;
+	sem_t done; /* posted by the writer once rc is final */
 	struct job *next;
 };
 
@@ -64,8 +65,8 @@ struct store {
 	pthread_cond_t cv_idle; /* store_free waits for callers to leave */
 	struct job *head, *tail;
 	size_t pending;
-	size_t inflight; /* callers inside job_submit */
-	int stopping;
+	atomic_size_t inflight; /* callers inside job_submit */
+	atomic_int stopping;
 	pthread_t writer;
 	struct store_stats stats;
 };
@@ -125,8 +126,8 @@ static void batch_run(struct store *st, struct job **jobs, size_t n, uint64_t *c
 				rc = job_run(st, jobs[i]);
 				if (rc == 0)
 					rc = be->sp_release(st->h);
-				else if (be->tx_open(st->h))
-					be->sp_rollback(st->h);
+				if (rc && be->tx_open(st->h))
+					be->sp_rollback(st->h); /* undo this job only */
 			}
 			jobs[i]->rc = rc;
 			if (rc && !be->tx_open(st->h)) {
@@ -225,16 +226,20 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&st->mu);
 		st->stats.commits += commits;
 		for (size_t i = 0; i < n; i++) {
-			struct job *j = batch[i];
-			if (j->kind != JOB_ALONE) {
+			if (batch[i]->kind != JOB_ALONE) {
 				st->stats.writes++;
-				if (j->rc)
+				if (batch[i]->rc)
 					st->stats.write_errors++;
 			}
-			/* after done is set the caller may return and free j */
-			j->done = 1;
-			pthread_cond_signal(&j->cv);
 		}
+		pthread_mutex_unlock(&st->mu);
+		/* Wake the callers without holding the queue lock, each on its
+		 * own semaphore, so they neither wait for one another nor for
+		 * the lock on their way out. After sem_post the caller may
+		 * return: its job (on its stack) is gone. */
+		for (size_t i = 0; i < n; i++)
+			sem_post(&batch[i]->done);
+		pthread_mutex_lock(&st->mu);
 	}
 	pthread_mutex_unlock(&st->mu);
 	return NULL;
@@ -253,12 +258,11 @@ static int job_submit(struct store *st, struct job *j)
 		return CW_EINTERNAL;
 	}
 	j->rc = 0;
-	j->done = 0;
 	j->next = NULL;
-	pthread_cond_init(&j->cv, NULL);
+	sem_init(&j->done, 0, 0);
 
+	atomic_fetch_add(&st->inflight, 1);
 	pthread_mutex_lock(&st->mu);
-	st->inflight++;
 	while (st->pending >= STORE_QUEUE_MAX)
 		pthread_cond_wait(&st->cv_room, &st->mu);
 	if (st->tail)
@@ -268,14 +272,19 @@ static int job_submit(struct store *st, struct job *j)
 	st->tail = j;
 	st->pending++;
 	pthread_cond_signal(&st->cv_work);
-	while (!j->done)
-		pthread_cond_wait(&j->cv, &st->mu);
-	if (--st->inflight == 0 && st->stopping)
-		pthread_cond_signal(&st->cv_idle);
 	pthread_mutex_unlock(&st->mu);
 
-	pthread_cond_destroy(&j->cv);
-	return j->rc;
+	while (sem_wait(&j->done) != 0)
+		; /* EINTR */
+	sem_destroy(&j->done);
+	int rc = j->rc;
+	/* the last caller out tells a waiting store_free (see there) */
+	if (atomic_fetch_sub(&st->inflight, 1) == 1 && atomic_load(&st->stopping)) {
+		pthread_mutex_lock(&st->mu);
+		pthread_cond_signal(&st->cv_idle);
+		pthread_mutex_unlock(&st->mu);
+	}
+	return rc;
 }
 
 /* ---- open / free ---- */
@@ -347,13 +356,13 @@ void store_free(struct store *st)
 	if (!st)
 		return;
 	pthread_mutex_lock(&st->mu);
-	st->stopping = 1;
+	atomic_store(&st->stopping, 1);
 	pthread_cond_signal(&st->cv_work);
 	pthread_mutex_unlock(&st->mu);
 	pthread_join(st->writer, NULL); /* the writer drains the queue first */
 	/* callers woken by the last batch may still be on their way out */
 	pthread_mutex_lock(&st->mu);
-	while (st->inflight)
+	while (atomic_load(&st->inflight))
 		pthread_cond_wait(&st->cv_idle, &st->mu);
 	pthread_mutex_unlock(&st->mu);
 

@@ -49,6 +49,7 @@ struct server {
 	char last_ctype[64];
 	char last_method[16];
 	char last_body[4096];
+	char *example_response; /* Meta's example 200 body, verbatim */
 };
 
 static struct server srv;
@@ -222,6 +223,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		return reply(conn, 429, "", "text/plain");
 	if (strcmp(pnid, "HTML") == 0)
 		return reply(conn, 502, "<html>Bad Gateway</html>", "text/html");
+	if (strcmp(pnid, "META") == 0)
+		return reply(conn, 200, srv.example_response, "application/json");
 	if (strcmp(pnid, "NOID") == 0)
 		return reply(conn, 200, "{\"messaging_product\":\"whatsapp\"}", "application/json");
 	return reply(conn, 404, "{}", "application/json");
@@ -263,6 +266,15 @@ static int server_start(void **state)
 	sa.sin_port = 0;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	pthread_mutex_init(&srv.mu, NULL);
+	const char *dir = getenv("CW_FIXTURES");
+	char path[1024];
+	snprintf(path, sizeof path, "%s/facebook-openapi/send_response_example.json",
+		 dir ? dir : "../shared/fixtures/whatsapp");
+	json_t *ex = json_load_file(path, 0, NULL);
+	srv.example_response = json_dumps(json_object_get(ex, "Example response"), JSON_COMPACT);
+	json_decref(ex);
+	if (!srv.example_response)
+		return -1;
 	srv.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
 				 NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
 				 MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
@@ -281,6 +293,7 @@ static int server_stop(void **state)
 	(void)state;
 	MHD_stop_daemon(srv.d);
 	pthread_mutex_destroy(&srv.mu);
+	free(srv.example_response);
 	return 0;
 }
 
@@ -326,6 +339,16 @@ static void test_success(void **state)
 	json_t *seen = json_loads(srv.last_body, 0, NULL);
 	assert_true(json_equal(seen, body));
 	json_decref(seen);
+
+	/* Meta's own example answer */
+	assert_int_equal(wa_client_send_sync(c, "META", TOKEN, body, &r), 0);
+	assert_null(r.err_info);
+	assert_string_equal(r.wamid, "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBJCOTY3NDc0NDFDRUI3NTA0Q0UA");
+	assert_string_equal(r.wa_id, "16505551234");
+	assert_null(r.message_status); /* not in that example */
+	assert_non_null(r.body);
+	wa_send_result_release(&r);
+	assert_null(r.body);
 	json_decref(body);
 	wa_client_free(c);
 }

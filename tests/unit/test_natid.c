@@ -67,6 +67,7 @@ struct find_case {
 	const char *found;    /* the exact bytes reported */
 };
 
+/* clang-format off */
 static const struct find_case find_cases[] = {
 	/* Israeli ID shapes */
 	{"ID 123456782 please", NATID_IL_ID, "123456782"},
@@ -128,6 +129,7 @@ static const struct find_case find_cases[] = {
 	{"", NATID_NONE, NULL},
 	{"no digits at all", NATID_NONE, NULL},
 };
+/* clang-format on */
 
 static void test_find_table(void **state)
 {
@@ -175,10 +177,10 @@ static void test_find_next_and_null(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_il_check_digit),
-		cmocka_unit_test(test_snils_checksum),
-		cmocka_unit_test(test_find_table),
-		cmocka_unit_test(test_find_next_and_null),
+	    cmocka_unit_test(test_il_check_digit),
+	    cmocka_unit_test(test_snils_checksum),
+	    cmocka_unit_test(test_find_table),
+	    cmocka_unit_test(test_find_next_and_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

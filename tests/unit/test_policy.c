@@ -40,14 +40,14 @@ enum { TC_FIT = 0, TC_MARKETING, TC_UTILITY, TC_AUTH, TC_UNKNOWN };
 enum { W_CLOSED = 0, W_OPEN, W_NEVER, W_ENDS_NOW, W_ENDS_NEXT_MS };
 enum { O_CLINIC = 0, O_PHARMA, O_PHARMACY, O_HOSPITAL, O_EVENTS };
 
-#define F_ERASED          (1u << 0)
-#define F_INVALID         (1u << 1)
-#define F_OPTED_OUT       (1u << 2)
-#define F_MKT_STOPPED     (1u << 3)
-#define F_REPLY           (1u << 4)
-#define F_HALTED          (1u << 5)
-#define F_CRITICAL        (1u << 6)
-#define F_COUNTED         (1u << 7)
+#define F_ERASED	   (1u << 0)
+#define F_INVALID	   (1u << 1)
+#define F_OPTED_OUT	   (1u << 2)
+#define F_MKT_STOPPED	   (1u << 3)
+#define F_REPLY		   (1u << 4)
+#define F_HALTED	   (1u << 5)
+#define F_CRITICAL	   (1u << 6)
+#define F_COUNTED	   (1u << 7)
 #define F_OTHERS_WITHDRAWN (1u << 8) /* every other purpose's consent withdrawn */
 
 struct pcase {
@@ -75,9 +75,9 @@ struct pcase {
 	const char *msg;   /* a substring the message must contain */
 };
 
-#define ALLOW             .outcome = POLICY_ALLOW, .reason = POLICY_R_NONE
-#define DENY(r)           .outcome = POLICY_DENY, .reason = POLICY_R_##r
-#define DEFER(r, u)       .outcome = POLICY_DEFER, .reason = POLICY_R_##r, .until = (u)
+#define ALLOW	    .outcome = POLICY_ALLOW, .reason = POLICY_R_NONE
+#define DENY(r)	    .outcome = POLICY_DENY, .reason = POLICY_R_##r
+#define DEFER(r, u) .outcome = POLICY_DEFER, .reason = POLICY_R_##r, .until = (u)
 
 /* Organisation variants. */
 static void org_moscow(struct policy_org *o)
@@ -94,7 +94,7 @@ static void org_saturday_quiet(struct policy_org *o)
 }
 static void org_friday_short(struct policy_org *o)
 {
-	o->quiet[5].quiet_start = 14 * 60; /* Friday: quiet from 14:00 */
+	o->quiet[5].quiet_start = 14 * 60;		     /* Friday: quiet from 14:00 */
 	o->quiet[6] = (struct policy_day){20 * 60, 23 * 60}; /* Saturday: 20:00-23:00 only */
 }
 static void org_all_quiet(struct policy_org *o)
@@ -148,9 +148,10 @@ static void org_cap_36h(struct policy_org *o)
 	o->marketing_cap = (struct policy_cap){1, 36 * 3600 * 1000LL};
 }
 
-#define ID_TEXT    "Your file number is 123456782, see you soon"
+#define ID_TEXT	   "Your file number is 123456782, see you soon"
 #define SNILS_TEXT "Ваш СНИЛС 112-233-445 95 принят"
 
+/* clang-format off */
 static const struct pcase cases[] = {
 	/* baseline and the first checks, with their order */
 	{.name = "baseline service template", ALLOW},
@@ -329,6 +330,8 @@ static const struct pcase cases[] = {
 	 .setup = org_sensitive_he_ru, DENY(SENSITIVE_RESULT)},
 	{.name = "results: Russian category, other case", .purpose = POLICY_RESULTS,
 	 .category = "ОНКОЛОГИЯ", .setup = org_sensitive_he_ru, DENY(SENSITIVE_RESULT)},
+	{.name = "results: category not UTF-8", .purpose = POLICY_RESULTS,
+	 .category = "lip\xc3ids", DENY(SENSITIVE_RESULT), .msg = "not valid UTF-8"},
 	{.name = "reminder carrying a sensitive category", .purpose = POLICY_REMINDERS,
 	 .category = "hiv", DENY(SENSITIVE_RESULT)},
 
@@ -476,6 +479,7 @@ static const struct pcase cases[] = {
 	{.name = "halted: consent first", .purpose = POLICY_MARKETING, .flags = F_HALTED,
 	 .consent = CS_WITHDRAWN, DENY(CONSENT_WITHDRAWN)},
 };
+/* clang-format on */
 
 static int64_t iso(const char *s)
 {
@@ -485,6 +489,7 @@ static int64_t iso(const char *s)
 	return ms;
 }
 
+/* clang-format off */
 static const enum policy_template_status tpl_statuses[] = {
 	[TS_APPROVED] = POLICY_TPL_APPROVED, [TS_PENDING] = POLICY_TPL_PENDING,
 	[TS_REJECTED] = POLICY_TPL_REJECTED, [TS_PAUSED] = POLICY_TPL_PAUSED,
@@ -503,6 +508,7 @@ static const enum policy_org_kind org_kinds[] = {
 	[O_PHARMACY] = POLICY_ORG_PHARMACY, [O_HOSPITAL] = POLICY_ORG_HOSPITAL,
 	[O_EVENTS] = POLICY_ORG_EVENTS,
 };
+/* clang-format on */
 
 static void run_case(const struct pcase *t)
 {
@@ -530,7 +536,8 @@ static void run_case(const struct pcase *t)
 			*pc = (struct policy_consent){POLICY_CONSENT_REFUSED, consent_at, "paper"};
 			break;
 		case CS_WITHDRAWN:
-			*pc = (struct policy_consent){POLICY_CONSENT_WITHDRAWN, consent_at, "whatsapp"};
+			*pc = (struct policy_consent){POLICY_CONSENT_WITHDRAWN, consent_at,
+						      "whatsapp"};
 			break;
 		case CS_REGRANTED:
 			/* withdrawn on 2026-05-01, granted again on 2026-06-01: the
@@ -552,7 +559,7 @@ static void run_case(const struct pcase *t)
 	m.tpl.status = tpl_statuses[t->tstatus];
 	if (t->tcat == TC_FIT)
 		m.tpl.category =
-			t->purpose == POLICY_MARKETING ? POLICY_CAT_MARKETING : POLICY_CAT_UTILITY;
+		    t->purpose == POLICY_MARKETING ? POLICY_CAT_MARKETING : POLICY_CAT_UTILITY;
 	else
 		m.tpl.category = tpl_categories[t->tcat];
 	m.text = t->text ? t->text : "Hello, see you on Sunday at 10:00 with Dr Levi.";
@@ -645,11 +652,23 @@ static void test_names(void **state)
 {
 	(void)state;
 	static const char *const contract[] = {
-		"contact_erased", "invalid_number", "no_consent", "consent_refused",
-		"consent_withdrawn", "opted_out", "marketing_stopped", "window_closed",
-		"template_not_approved", "template_category_mismatch", "rx_promotion",
-		"sensitive_result", "national_id_in_text", "quiet_hours", "frequency_cap",
-		"tier_budget", "campaign_halted",
+	    "contact_erased",
+	    "invalid_number",
+	    "no_consent",
+	    "consent_refused",
+	    "consent_withdrawn",
+	    "opted_out",
+	    "marketing_stopped",
+	    "window_closed",
+	    "template_not_approved",
+	    "template_category_mismatch",
+	    "rx_promotion",
+	    "sensitive_result",
+	    "national_id_in_text",
+	    "quiet_hours",
+	    "frequency_cap",
+	    "tier_budget",
+	    "campaign_halted",
 	};
 	assert_int_equal(sizeof contract / sizeof contract[0], POLICY_R_COUNT - 1);
 	for (int i = 0; i < POLICY_R_COUNT - 1; i++) {
@@ -693,33 +712,33 @@ static void test_formulary_scripts_and_case(void **state)
 		const char *text;
 		const char *entry; /* NULL: no match */
 	} rows[] = {
-		{"OZEMPIC now", "ozempic"},
-		{"Оземпик в наличии", "оземпик"},
-		{"אוזמפיק במבצע", "אוזמפיק"},
-		{"amoxicillin 500", "amoxicillin"},
-		{"АМОКСИЦИЛЛИН", "амоксициллин"},
-		{"אמוקסיצילין לילדים", "אמוקסיצילין"},
-		{"Semaglutide!", "semaglutide"},
-		{"oxycodone.", "oxycodone"},
-		{"וּבְאוֹזֶמְפִּיק", "אוזמפיק"}, /* pointed, with two prefixes */
-		{"מונג'רו זמין", "מונג'רו"},
-		{"Ozempic's price", "ozempic"},
-		{"Ｏｚｅｍｐｉｃ", "ozempic"}, /* full-width letters fold too */
-		{"оземпиком", "оземпик"},
-		{"инсулином гларгином", "инсулин гларгин"},
-		{"saxenda", "saxenda"},
-		{"саксенду", "саксенда"},
-		/* not matches */
-		{"ozempicky", NULL},
-		{"pre-ozempic era", "ozempic"}, /* a hyphen separates words */
-		{"amoxicillinase", NULL},
-		{"oxy codone", NULL},
-		{"insulin", NULL},
-		{"glargine insulin", NULL},
-		{"ליריקה", NULL}, /* Lyrica is left out in Hebrew: it is "lyric poetry" */
-		{"אוזמפיקים", NULL}, /* a Hebrew plural is another word */
-		{"оземпиковый", NULL},
-		{"", NULL},
+	    {"OZEMPIC now", "ozempic"},
+	    {"Оземпик в наличии", "оземпик"},
+	    {"אוזמפיק במבצע", "אוזמפיק"},
+	    {"amoxicillin 500", "amoxicillin"},
+	    {"АМОКСИЦИЛЛИН", "амоксициллин"},
+	    {"אמוקסיצילין לילדים", "אמוקסיצילין"},
+	    {"Semaglutide!", "semaglutide"},
+	    {"oxycodone.", "oxycodone"},
+	    {"וּבְאוֹזֶמְפִּיק", "אוזמפיק"}, /* pointed, with two prefixes */
+	    {"מונג'רו זמין", "מונג'רו"},
+	    {"Ozempic's price", "ozempic"},
+	    {"Ｏｚｅｍｐｉｃ", "ozempic"}, /* full-width letters fold too */
+	    {"оземпиком", "оземпик"},
+	    {"инсулином гларгином", "инсулин гларгин"},
+	    {"saxenda", "saxenda"},
+	    {"саксенду", "саксенда"},
+	    /* not matches */
+	    {"ozempicky", NULL},
+	    {"pre-ozempic era", "ozempic"}, /* a hyphen separates words */
+	    {"amoxicillinase", NULL},
+	    {"oxy codone", NULL},
+	    {"insulin", NULL},
+	    {"glargine insulin", NULL},
+	    {"ליריקה", NULL},	 /* Lyrica is left out in Hebrew: it is "lyric poetry" */
+	    {"אוזמפיקים", NULL}, /* a Hebrew plural is another word */
+	    {"оземпиковый", NULL},
+	    {"", NULL},
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		int r = formulary_match(starter_f, rows[i].text, w, sizeof w);
@@ -815,12 +834,12 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decisions),
-		cmocka_unit_test(test_decide_is_pure),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_formulary_scripts_and_case),
-		cmocka_unit_test(test_formulary_extend),
-		cmocka_unit_test(test_formulary_long_text),
+	    cmocka_unit_test(test_decisions),
+	    cmocka_unit_test(test_decide_is_pure),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_formulary_scripts_and_case),
+	    cmocka_unit_test(test_formulary_extend),
+	    cmocka_unit_test(test_formulary_long_text),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

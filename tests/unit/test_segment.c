@@ -14,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <sqlite3.h>
 
 #include "base/buf.h"
 #include "base/err.h"
 #include "core/segment.h"
+#include "store/store.h"
 #include "base/banned.h"
 
 /* 2026-03-15T12:00:00Z */
@@ -31,24 +33,24 @@ static sqlite3 *db;
 /* ---- the database -------------------------------------------------------- */
 
 static const char *schema =
-	"CREATE TABLE contacts(id TEXT PRIMARY KEY, org_id TEXT NOT NULL, phone TEXT, wa_id TEXT,"
-	" raw_phone TEXT, name TEXT, language TEXT, time_zone TEXT, sex TEXT, birth_date TEXT,"
-	" audience TEXT, fields TEXT, created_at INTEGER NOT NULL, updated_at INTEGER,"
-	" last_seen INTEGER, last_inbound INTEGER, erased_at INTEGER);"
-	"CREATE TABLE contact_tags(org_id TEXT NOT NULL, contact_id TEXT NOT NULL, tag TEXT NOT NULL,"
-	" PRIMARY KEY(contact_id, tag));"
-	"CREATE TABLE contact_fields(org_id TEXT NOT NULL, contact_id TEXT NOT NULL,"
-	" key TEXT NOT NULL, type TEXT NOT NULL, value_text TEXT, value_num REAL,"
-	" PRIMARY KEY(contact_id, key));"
-	"CREATE TABLE consent_current(org_id TEXT NOT NULL, contact_id TEXT NOT NULL,"
-	" purpose TEXT NOT NULL, status TEXT NOT NULL, at INTEGER, consent_id TEXT,"
-	" PRIMARY KEY(contact_id, purpose));"
-	/* the indexes docs/segments.md asks for */
-	"CREATE INDEX contacts_org_audience ON contacts(org_id, audience);"
-	"CREATE INDEX contact_tags_org_tag ON contact_tags(org_id, tag, contact_id);"
-	"CREATE INDEX contact_fields_org_text ON contact_fields(org_id, key, value_text);"
-	"CREATE INDEX contact_fields_org_num ON contact_fields(org_id, key, value_num);"
-	"CREATE INDEX consent_current_org ON consent_current(org_id, purpose, status);";
+    "CREATE TABLE contacts(id TEXT PRIMARY KEY, org_id TEXT NOT NULL, phone TEXT, wa_id TEXT,"
+    " raw_phone TEXT, name TEXT, language TEXT, time_zone TEXT, sex TEXT, birth_date TEXT,"
+    " audience TEXT, fields TEXT, created_at INTEGER NOT NULL, updated_at INTEGER,"
+    " last_seen INTEGER, last_inbound INTEGER, erased_at INTEGER, UNIQUE (org_id, phone));"
+    "CREATE INDEX contacts_wa_id ON contacts (org_id, wa_id);"
+    "CREATE TABLE contact_tags(org_id TEXT NOT NULL, contact_id TEXT NOT NULL, tag TEXT NOT NULL,"
+    " PRIMARY KEY(contact_id, tag)) WITHOUT ROWID;"
+    "CREATE TABLE contact_fields(org_id TEXT NOT NULL, contact_id TEXT NOT NULL,"
+    " key TEXT NOT NULL, type TEXT NOT NULL, value_text TEXT, value_num REAL,"
+    " PRIMARY KEY(contact_id, key)) WITHOUT ROWID;"
+    "CREATE TABLE consent_current(org_id TEXT NOT NULL, contact_id TEXT NOT NULL,"
+    " purpose TEXT NOT NULL, status TEXT NOT NULL, at INTEGER, consent_id TEXT,"
+    " PRIMARY KEY(contact_id, purpose)) WITHOUT ROWID;"
+    /* the indexes docs/segments.md asks for (as in store/sqlite/migrations.c) */
+    "CREATE INDEX contact_tags_tag ON contact_tags(org_id, tag);"
+    "CREATE INDEX contact_fields_text ON contact_fields(org_id, key, value_text);"
+    "CREATE INDEX contact_fields_num ON contact_fields(org_id, key, value_num);"
+    "CREATE INDEX consent_current_org ON consent_current(org_id, purpose, status);";
 
 struct contact {
 	const char *id, *org, *phone, *name, *lang, *sex, *birth, *audience;
@@ -59,94 +61,94 @@ struct contact {
 };
 
 static const struct contact contacts[] = {
-	{"c01", "o1", "+972521000001", "Sarah Cohen", "en", "female", "1986-03-15",
-	 "recovered patient", NULL, 10 * DAY, 2 * DAY, 0},
-	{"c02", "o1", "+972521000002", "שרה כהן", "he", "female", "1986-03-16",
-	 "recovered patient", NULL, 29 * DAY, 0, 0},
-	{"c03", "o1", "+79161000003", "Ольга Коэн", "ru", "female", "1986-03-14",
-	 "recovered patient", NULL, 31 * DAY, 0, 0},
-	{"c04", "o1", "+12025550104", "David COHEN", "en", "male", "1985-03-16", "patient", NULL,
-	 100 * DAY, 0, 0},
-	{"c05", "o1", NULL, "מחוק", "he", "female", "1970-01-01", "recovered patient", NULL, 0, 0,
-	 1},
-	{"c06", "o1", "+79161000006", "Иван Петров", "ru", "male", "1985-03-15",
-	 "recovered patient", NULL, 0, 0, 0},
-	{"c07", "o1", "+12025550107", "Mary Smith", "en", "female", NULL, "recovered patient",
-	 NULL, 0, 0, 0},
-	{"c08", "o1", "+79161000008", "Мария КОЭН", "ru", "female", "1950-07-01",
-	 "recovered patient", NULL, 0, 0, 0},
-	{"c09", "o2", "+972521000009", "Sarah Cohen", "en", "female", "1986-03-15",
-	 "recovered patient", NULL, 10 * DAY, 0, 0},
-	{"c10", "o1", "+972521000010", "דוד לוי", "he", "male", "2000-02-29", "patient", NULL, 0,
-	 0, 0},
-	{"c11", "o1", "+972521000011", "x' OR 1=1 --", "en", NULL, NULL, "patient", NULL, 0, 0,
-	 0},
-	{"c12", "o1", "+12025550112", "100% Pure_Joy", "en", NULL, NULL, "patient", NULL, 0, 0,
-	 0},
-	{"c13", "o1", "+972521000013", "רחל אברהם", "he", "female", "1990-01-01", "staff", NULL,
-	 0, 0, 0},
-	{"c14", "o1", "+79161000014", "Алексей Смирнов", "ru", "male", "1980-05-05", "staff",
-	 NULL, 0, 0, 0},
-	{"c15", "o1", "+12025550115", "Nina Brown", "en", "female", NULL, "researcher", NULL, 0, 0,
-	 0},
-	{"c16", "o1", "+972521000016", "יעל מזרחי", "he", "female", NULL, "doctor", NULL, 0, 0,
-	 0},
-	{"c17", "o1", "+972521000017", "No Language", NULL, NULL, NULL, "patient", NULL, 0, 0, 0},
-	{"c18", "o1", "+972521000018", "Created A", "en", NULL, NULL, NULL,
-	 "2025-12-31 23:59:59", 0, 0, 0},
-	{"c19", "o1", "+972521000019", "Created B", "en", NULL, NULL, NULL,
-	 "2026-01-01 00:00:00", 0, 0, 0},
-	{"c20", "o1", "+972521000020", "Created C", "en", NULL, NULL, NULL,
-	 "2026-01-01 23:59:59", 0, 0, 0},
-	{"c21", "o1", "+972521000021", "Created D", "en", NULL, NULL, NULL,
-	 "2026-01-02 00:00:00", 0, 0, 0},
-	{"c22", "o1", "+79161000022", "Пётр Ёжиков", "ru", "male", NULL, NULL, NULL, 0, 0, 0},
-	{"c23", "o1", "+30691000023", "Σοφία Παπαδοπούλου", "en", "female", NULL, NULL, NULL, 0,
-	 0, 0},
-	{"c24", "o1", "+79161000024", "Анна Белова", "ru", "female", NULL, NULL, NULL, 0, 0, 0},
-	{"c25", "o1", "+12025550125", "Consent W", "en", NULL, NULL, NULL, NULL, 0, 0, 0},
-	{"c26", "o1", "+12025550126", "Consent R", "en", NULL, NULL, NULL, NULL, 0, 0, 0},
-	{"c27", "o1", "+12025550127", "Consent G", "en", NULL, NULL, NULL, NULL, 0, 0, 0},
-	{"c28", "o1", "+12025550128", "Seen Recently", "en", NULL, NULL, NULL, NULL, 0,
-	 3600 * 1000, 0},
-	{"c29", "o1", "+972521000029", "Rina Cohen-Levi", "he", "female", NULL, NULL, NULL, 0, 0,
-	 0},
-	{"c30", "o1", "+79161000030", "Борис", "ru", "male", NULL, NULL, NULL, 0, 0, 0},
+    {"c01", "o1", "+972521000001", "Sarah Cohen", "en", "female", "1986-03-15", "recovered patient",
+     NULL, 10 * DAY, 2 * DAY, 0},
+    {"c02", "o1", "+972521000002", "שרה כהן", "he", "female", "1986-03-16", "recovered patient",
+     NULL, 29 * DAY, 0, 0},
+    {"c03", "o1", "+79161000003", "Ольга Коэн", "ru", "female", "1986-03-14", "recovered patient",
+     NULL, 31 * DAY, 0, 0},
+    {"c04", "o1", "+12025550104", "David COHEN", "en", "male", "1985-03-16", "patient", NULL,
+     100 * DAY, 0, 0},
+    {"c05", "o1", NULL, "מחוק", "he", "female", "1970-01-01", "recovered patient", NULL, 0, 0, 1},
+    {"c06", "o1", "+79161000006", "Иван Петров", "ru", "male", "1985-03-15", "recovered patient",
+     NULL, 0, 0, 0},
+    {"c07", "o1", "+12025550107", "Mary Smith", "en", "female", NULL, "recovered patient", NULL, 0,
+     0, 0},
+    {"c08", "o1", "+79161000008", "Мария КОЭН", "ru", "female", "1950-07-01", "recovered patient",
+     NULL, 0, 0, 0},
+    {"c09", "o2", "+972521000009", "Sarah Cohen", "en", "female", "1986-03-15", "recovered patient",
+     NULL, 10 * DAY, 0, 0},
+    {"c10", "o1", "+972521000010", "דוד לוי", "he", "male", "2000-02-29", "patient", NULL, 0, 0, 0},
+    {"c11", "o1", "+972521000011", "x' OR 1=1 --", "en", NULL, NULL, "patient", NULL, 0, 0, 0},
+    {"c12", "o1", "+12025550112", "100% Pure_Joy", "en", NULL, NULL, "patient", NULL, 0, 0, 0},
+    {"c13", "o1", "+972521000013", "רחל אברהם", "he", "female", "1990-01-01", "staff", NULL, 0, 0,
+     0},
+    {"c14", "o1", "+79161000014", "Алексей Смирнов", "ru", "male", "1980-05-05", "staff", NULL, 0,
+     0, 0},
+    {"c15", "o1", "+12025550115", "Nina Brown", "en", "female", NULL, "researcher", NULL, 0, 0, 0},
+    {"c16", "o1", "+972521000016", "יעל מזרחי", "he", "female", NULL, "doctor", NULL, 0, 0, 0},
+    {"c17", "o1", "+972521000017", "No Language", NULL, NULL, NULL, "patient", NULL, 0, 0, 0},
+    {"c18", "o1", "+972521000018", "Created A", "en", NULL, NULL, NULL, "2025-12-31 23:59:59", 0, 0,
+     0},
+    {"c19", "o1", "+972521000019", "Created B", "en", NULL, NULL, NULL, "2026-01-01 00:00:00", 0, 0,
+     0},
+    {"c20", "o1", "+972521000020", "Created C", "en", NULL, NULL, NULL, "2026-01-01 23:59:59", 0, 0,
+     0},
+    {"c21", "o1", "+972521000021", "Created D", "en", NULL, NULL, NULL, "2026-01-02 00:00:00", 0, 0,
+     0},
+    {"c22", "o1", "+79161000022", "Пётр Ёжиков", "ru", "male", NULL, NULL, NULL, 0, 0, 0},
+    {"c23", "o1", "+30691000023", "Σοφία Παπαδοπούλου", "en", "female", NULL, NULL, NULL, 0, 0, 0},
+    {"c24", "o1", "+79161000024", "Анна Белова", "ru", "female", NULL, NULL, NULL, 0, 0, 0},
+    {"c25", "o1", "+12025550125", "Consent W", "en", NULL, NULL, NULL, NULL, 0, 0, 0},
+    {"c26", "o1", "+12025550126", "Consent R", "en", NULL, NULL, NULL, NULL, 0, 0, 0},
+    {"c27", "o1", "+12025550127", "Consent G", "en", NULL, NULL, NULL, NULL, 0, 0, 0},
+    {"c28", "o1", "+12025550128", "Seen Recently", "en", NULL, NULL, NULL, NULL, 0, 3600 * 1000, 0},
+    {"c29", "o1", "+972521000029", "Rina Cohen-Levi", "he", "female", NULL, NULL, NULL, 0, 0, 0},
+    {"c30", "o1", "+79161000030", "Борис", "ru", "male", NULL, NULL, NULL, 0, 0, 0},
 };
 #define NCONTACTS (sizeof(contacts) / sizeof(contacts[0]))
 
 static const char *tags[][2] = {
-	{"c01", "breast-cancer"}, {"c02", "breast-cancer"}, {"c05", "breast-cancer"},
-	{"c09", "breast-cancer"}, {"c08", "vip"},           {"c10", "vip"},
-	{"c24", "Онкология"},     {"c29", "breast-cancer-survivor"},
+    {"c01", "breast-cancer"}, {"c02", "breast-cancer"},
+    {"c05", "breast-cancer"}, {"c09", "breast-cancer"},
+    {"c08", "vip"},	      {"c10", "vip"},
+    {"c24", "Онкология"},     {"c29", "breast-cancer-survivor"},
 };
 
 static const struct field {
 	const char *id, *key, *type, *text;
 	double num;
 } fields[] = {
-	{"c01", "radiation", "text", "completed", 0}, {"c02", "radiation", "text", "completed", 0},
-	{"c03", "radiation", "text", "ongoing", 0},   {"c04", "radiation", "text", "completed", 0},
-	{"c05", "radiation", "text", "completed", 0}, {"c06", "radiation", "text", "completed", 0},
-	{"c07", "radiation", "text", "completed", 0}, {"c08", "radiation", "text", "completed", 0},
-	{"c09", "radiation", "text", "completed", 0}, {"c10", "visits", "number", NULL, 3},
-	{"c13", "visits", "number", NULL, 1},         {"c14", "visits", "number", NULL, 5},
-	{"c15", "visits", "number", NULL, 2.5},       {"c10", "vip", "bool", "true", 0},
-	{"c16", "vip", "bool", "false", 0},           {"c14", "last_visit", "date", "2025-09-14", 0},
-	{"c15", "last_visit", "date", "2025-09-15", 0},
-	{"c16", "last_visit", "date", "2025-10-01", 0},
-	{"c30", "note", "text", "Любит УТРО, не вечер", 0},
-	{"c30", "code", "text", "3", 0},
+    {"c01", "radiation", "text", "completed", 0},
+    {"c02", "radiation", "text", "completed", 0},
+    {"c03", "radiation", "text", "ongoing", 0},
+    {"c04", "radiation", "text", "completed", 0},
+    {"c05", "radiation", "text", "completed", 0},
+    {"c06", "radiation", "text", "completed", 0},
+    {"c07", "radiation", "text", "completed", 0},
+    {"c08", "radiation", "text", "completed", 0},
+    {"c09", "radiation", "text", "completed", 0},
+    {"c10", "visits", "number", NULL, 3},
+    {"c13", "visits", "number", NULL, 1},
+    {"c14", "visits", "number", NULL, 5},
+    {"c15", "visits", "number", NULL, 2.5},
+    {"c10", "vip", "bool", "true", 0},
+    {"c16", "vip", "bool", "false", 0},
+    {"c14", "last_visit", "date", "2025-09-14", 0},
+    {"c15", "last_visit", "date", "2025-09-15", 0},
+    {"c16", "last_visit", "date", "2025-10-01", 0},
+    {"c30", "note", "text", "Любит УТРО, не вечер", 0},
+    {"c30", "code", "text", "3", 0},
 };
 
 static const char *consents[][3] = {
-	{"c01", "marketing", "granted"}, {"c01", "service", "granted"},
-	{"c02", "marketing", "refused"}, {"c02", "results", "granted"},
-	{"c03", "marketing", "granted"}, {"c04", "marketing", "granted"},
-	{"c05", "marketing", "granted"}, {"c07", "marketing", "withdrawn"},
-	{"c08", "marketing", "granted"}, {"c09", "marketing", "granted"},
-	{"c25", "results", "withdrawn"}, {"c26", "results", "refused"},
-	{"c27", "results", "granted"},
+    {"c01", "marketing", "granted"}, {"c01", "service", "granted"},
+    {"c02", "marketing", "refused"}, {"c02", "results", "granted"},
+    {"c03", "marketing", "granted"}, {"c04", "marketing", "granted"},
+    {"c05", "marketing", "granted"}, {"c07", "marketing", "withdrawn"},
+    {"c08", "marketing", "granted"}, {"c09", "marketing", "granted"},
+    {"c25", "results", "withdrawn"}, {"c26", "results", "refused"},
+    {"c27", "results", "granted"},
 };
 
 static int64_t utc_ms(const char *s)
@@ -199,8 +201,8 @@ static int db_setup(void **state)
 	for (size_t i = 0; i < NCONTACTS; i++) {
 		const struct contact *c = &contacts[i];
 		int64_t created = utc_ms(c->created ? c->created : "2025-06-01 10:00:00");
-		const char *v[12] = {c->id,    c->org,   c->phone,    c->name,
-				     c->lang,  c->sex,   c->birth,    c->audience};
+		const char *v[12] = {c->id,   c->org, c->phone, c->name,
+				     c->lang, c->sex, c->birth, c->audience};
 		int64_t iv[12] = {0};
 		int isint[12] = {0};
 		iv[8] = created;
@@ -224,11 +226,12 @@ static int db_setup(void **state)
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const struct field *f = &fields[i];
 		sqlite3_stmt *st = NULL;
-		assert_int_equal(sqlite3_prepare_v2(db,
-						    "INSERT INTO contact_fields(org_id, contact_id, key,"
-						    " type, value_text, value_num) VALUES(?,?,?,?,?,?)",
-						    -1, &st, NULL),
-				 SQLITE_OK);
+		assert_int_equal(
+		    sqlite3_prepare_v2(db,
+				       "INSERT INTO contact_fields(org_id, contact_id, key,"
+				       " type, value_text, value_num) VALUES(?,?,?,?,?,?)",
+				       -1, &st, NULL),
+		    SQLITE_OK);
 		sqlite3_bind_text(st, 1, org_of(f->id), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, f->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, f->key, -1, SQLITE_STATIC);
@@ -535,7 +538,7 @@ static void test_fields(void **state)
 	expect_all_but("fields.vip != true", "c10");
 	expect("fields.note ~ \"утро\"", "c30");
 	expect("fields.note ~ \"Утро, НЕ\"", "c30");
-	expect("fields.code = 3", "");     /* a number; the field is text */
+	expect("fields.code = 3", "");	      /* a number; the field is text */
 	expect("fields.code = \"3\"", "c30"); /* quoted: text */
 	expect("fields.radiation != completed AND audience = \"recovered patient\"", "c03");
 	expect("fields.nosuchkey = x", "");
@@ -588,18 +591,20 @@ static void test_paging(void **state)
 	segment_free(seg);
 }
 
-/* The compiled SQL asks SQLite for the indexes it was written for. */
-static void test_index_use(void **state)
+/* The compiled SQL asks SQLite, in database d, for the index it was
+ * written for: the per-contact tables are searched through their
+ * (org_id, ...) index and contacts by primary key. */
+static void check_index_use(sqlite3 *d)
 {
-	(void)state;
 	static const struct {
 		const char *query, *index;
 	} cases[] = {
-		{"tag = vip", "contact_tags_org_tag"},
-		{"fields.radiation = completed", "contact_fields_org_text"},
-		{"fields.visits >= 3", "contact_fields_org_num"},
-		{"consent.marketing = granted", "consent_current_org"},
-		{"audience = staff", "contacts_org_audience"},
+	    {"tag = vip", "contact_tags_tag"},
+	    {"fields.radiation = completed", "contact_fields_text"},
+	    {"fields.visits >= 3", "contact_fields_num"},
+	    {"fields.last_visit < -6mo", "contact_fields_text"},
+	    {"consent.marketing = granted", "consent_current_org"},
+	    {"tag = a OR tag = b", "contact_tags_tag"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct segment *seg = NULL;
@@ -611,19 +616,91 @@ static void test_index_use(void **state)
 		buf_init(&q, 0);
 		buf_printf(&q, "EXPLAIN QUERY PLAN %s", s.sql);
 		sqlite3_stmt *st = NULL;
-		assert_int_equal(sqlite3_prepare_v2(db, q.data, -1, &st, NULL), SQLITE_OK);
+		if (sqlite3_prepare_v2(d, q.data, -1, &st, NULL) != SQLITE_OK)
+			fail_msg("prepare %s: %s", s.sql, sqlite3_errmsg(d));
 		bind_args(st, &s, 0);
-		int found = 0;
-		while (sqlite3_step(st) == SQLITE_ROW)
-			if (strstr((const char *)sqlite3_column_text(st, 3), cases[i].index))
+		int found = 0, by_id = 0;
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *detail = (const char *)sqlite3_column_text(st, 3);
+			if (strstr(detail, cases[i].index))
 				found = 1;
-		if (!found)
-			fail_msg("'%s' does not use %s", cases[i].query, cases[i].index);
+			if (strncmp(detail, "SEARCH c USING INDEX sqlite_autoindex_contacts_",
+				    47) == 0 &&
+			    strstr(detail, "(id=?)"))
+				by_id = 1;
+		}
+		if (!found || !by_id)
+			fail_msg("'%s' does not use %s and the contacts primary key",
+				 cases[i].query, cases[i].index);
 		sqlite3_finalize(st);
 		buf_release(&q);
 		segment_sql_release(&s);
 		segment_free(seg);
 	}
+}
+
+static void test_index_use(void **state)
+{
+	(void)state;
+	check_index_use(db);
+}
+
+/* The compiled SQL against the schema the store really creates
+ * (store/sqlite/migrations.c): it prepares, runs, uses the indexes there,
+ * and the seed example finds its contact. */
+static void test_real_schema(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_segment_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[64], url[80];
+	snprintf(path, sizeof(path), "%s/cw.db", dir);
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	struct store *st = NULL;
+	assert_int_equal(store_open(url, &st), 0);
+	assert_int_equal(store_migrate(st, NULL), 0);
+	store_free(st);
+
+	sqlite3 *d = NULL;
+	assert_int_equal(sqlite3_open(path, &d), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(d,
+			 "INSERT INTO orgs(id, name, kind, region, created_at)"
+			 " VALUES('o1', 'Clinic', 'clinic', 'IL', 0);"
+			 "INSERT INTO contacts(id, org_id, phone, name, language, birth_date,"
+			 " audience, created_at, updated_at) VALUES"
+			 " ('k1', 'o1', '+972521234567', 'Sarah Cohen', 'en', '1970-05-01',"
+			 "  'recovered patient', 0, 0),"
+			 " ('k2', 'o1', '+972521234568', 'Ольга Коэн', 'ru', NULL,"
+			 "  'recovered patient', 0, 0);"
+			 "INSERT INTO contact_tags(org_id, contact_id, tag) VALUES"
+			 " ('o1', 'k1', 'breast-cancer');"
+			 "INSERT INTO contact_fields(org_id, contact_id, key, type, value_text)"
+			 " VALUES ('o1', 'k1', 'radiation', 'text', 'completed'),"
+			 " ('o1', 'k2', 'radiation', 'text', 'completed');"
+			 "INSERT INTO consents(org_id, contact_id, purpose, status, source, at)"
+			 " VALUES ('o1', 'k1', 'marketing', 'granted', 'paper', 1),"
+			 " ('o1', 'k2', 'marketing', 'granted', 'paper', 1),"
+			 " ('o1', 'k2', 'marketing', 'withdrawn', 'whatsapp', 2);",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3 *saved = db;
+	db = d;
+	expect("audience = \"recovered patient\" AND fields.radiation = completed AND "
+	       "consent.marketing = granted",
+	       "k1");
+	expect("tag = breast-cancer AND age >= 55 AND name ~ cohen", "k1");
+	expect("name ~ \"КОЭН\" AND consent.marketing = withdrawn", "k2");
+	check_index_use(d);
+	db = saved;
+	sqlite3_close(d);
+	unlink(path);
+	char wal[80];
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	unlink(wal);
+	snprintf(wal, sizeof(wal), "%s-shm", path);
+	unlink(wal);
+	rmdir(dir);
 }
 
 /* ---- tests: the parser and the SQL text ---------------------------------- */
@@ -726,7 +803,7 @@ static void expect_where(const char *query, const char *dialect, const char *wan
 	segment_free(seg);
 }
 
-#define HEAD "c.org_id = ? AND c.erased_at IS NULL AND "
+#define HEAD   "+c.org_id = ? AND c.erased_at IS NULL AND "
 #define PGHEAD "c.org_id = $1 AND c.erased_at IS NULL AND "
 
 static void test_sql_text(void **state)
@@ -762,8 +839,8 @@ static void test_sql_text(void **state)
 		     HEAD "(replace(replace(replace(replace(c.name, ?, ?), ?, ?), ?, ?), ?, ?) "
 			  "LIKE ? ESCAPE '\\')",
 		     "o1|К|к|О|о|Э|э|Н|н|%коэн%");
-	expect_where("name ~ \"50%_a\\\\\"", "postgres",
-		     PGHEAD "(c.name ILIKE $2 ESCAPE '\\')", "o1|%50\\%\\_a\\\\%");
+	expect_where("name ~ \"50%_a\\\\\"", "postgres", PGHEAD "(c.name ILIKE $2 ESCAPE '\\')",
+		     "o1|%50\\%\\_a\\\\%");
 	expect_where("consent.results != granted", "sqlite",
 		     HEAD "NOT c.id IN (SELECT k.contact_id FROM consent_current k WHERE "
 			  "k.org_id = ? AND k.purpose = ? AND k.status = ?)",
@@ -799,17 +876,17 @@ static void test_no_user_text_in_sql(void **state)
 	static const struct {
 		const char *query, *secret;
 	} cases[] = {
-		{"name = \"x' OR 1=1 --\"", "1=1"},
-		{"name ~ \"zzq'--\"", "zzq"},
-		{"tag = \"zzq\"", "zzq"},
-		{"fields.zzq = 1", "zzq"},
-		{"fields.k = \"zzq\"", "zzq"},
-		{"fields.k ~ zzq", "zzq"},
-		{"audience = zzq", "zzq"},
-		{"phone = +972599999999", "99999"},
-		{"consent.marketing = granted", "marketing"},
-		{"consent.marketing = granted", "granted"},
-		{"tag ~ \"Ж\"", "Ж"},
+	    {"name = \"x' OR 1=1 --\"", "1=1"},
+	    {"name ~ \"zzq'--\"", "zzq"},
+	    {"tag = \"zzq\"", "zzq"},
+	    {"fields.zzq = 1", "zzq"},
+	    {"fields.k = \"zzq\"", "zzq"},
+	    {"fields.k ~ zzq", "zzq"},
+	    {"audience = zzq", "zzq"},
+	    {"phone = +972599999999", "99999"},
+	    {"consent.marketing = granted", "marketing"},
+	    {"consent.marketing = granted", "granted"},
+	    {"tag ~ \"Ж\"", "Ж"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		for (int d = 0; d < 2; d++) {
@@ -818,8 +895,7 @@ static void test_no_user_text_in_sql(void **state)
 			struct segment_sql s;
 			assert_int_equal(segment_parse(cases[i].query, &seg, &e), 0);
 			assert_int_equal(segment_select_ids_sql(seg, d ? "postgres" : "sqlite",
-								"zzq-org", NOW, "zzq-after", 5,
-								&s),
+								"zzq-org", NOW, "zzq-after", 5, &s),
 					 0);
 			if (strstr(s.sql, cases[i].secret) || strstr(s.where, cases[i].secret))
 				fail_msg("'%s' leaks into %s", cases[i].query, s.sql);
@@ -844,6 +920,7 @@ static void test_compile_args(void **state)
 	segment_sql_release(&s);
 	assert_int_equal(segment_compile(NULL, "sqlite", "o1", NOW, &s), CW_EINVAL);
 	segment_sql_release(&s);
+	segment_free(seg);
 	assert_int_equal(segment_parse(NULL, &seg, &e), CW_EINVAL);
 	assert_null(seg);
 	segment_free(NULL);
@@ -901,86 +978,87 @@ static void test_errors(void **state)
 {
 	(void)state;
 	static const struct err_case cases[] = {
-		{"age > 40 AND fileds.status = \"x\"", 14,
-		 "col 14: unknown field \"fileds.status\" (did you mean \"fields.status\"?)"},
-		{"nmae = x", 1, "col 1: unknown field \"nmae\" (did you mean \"name\"?)"},
-		{"consnet.marketing = granted", 1,
-		 "col 1: unknown field \"consnet.marketing\" (did you mean \"consent.marketing\"?)"},
-		{"colour = red", 1, "col 1: unknown field \"colour\"; fields are name phone*"},
-		{"consent.marketting = granted", 9,
-		 "col 9: unknown consent purpose \"marketting\" (did you mean \"marketing\"?); "
-		 "purposes are service reminders results surveys marketing"},
-		{"consent. = granted", 9, "col 9: unknown consent purpose \"\"*"},
-		{"fields. = 1", 8, "col 8: missing key after \"fields.\""},
-		{"fields.a/b = 1", 9, "col 9: bad character '/' in field key*"},
-		{"age ~ 40", 5,
-		 "col 5: operator ~ does not apply to age (a number): use = != < <= > >="},
-		{"name < x", 6, "col 6: operator < does not apply to name (text): use = != ~"},
-		{"consent.results > granted", 17,
-		 "col 17: operator > does not apply to consent.results (a consent status): use = !="},
-		{"birth_date < 1960-02-30", 14,
-		 "col 14: bad date \"1960-02-30\": use a real date as YYYY-MM-DD"},
-		{"created > 2026-1-1", 11, "col 11: bad date \"2026-1-1\"*"},
-		{"fields.x = 2025-13-01", 12, "col 12: bad date*"},
-		{"last_inbound > -30x", 16,
-		 "col 16: bad duration \"-30x\": use a sign, a number and a unit (min h d w mo y), "
-		 "like -30d"},
-		{"last_inbound > -6m", 16,
-		 "col 16: bad duration \"-6m\": \"m\" is ambiguous, write min (minutes) or mo "
-		 "(months)"},
-		{"last_inbound > 30d", 16, "col 16: bad duration \"30d\": a relative time needs a sign*"},
-		{"last_inbound > -99999y", 16, "col 16: bad duration \"-99999y\": too far*"},
-		{"fields.x < -3q", 12, "col 12: bad duration*"},
-		{"created = -1d", 11,
-		 "col 11: created = \"-1d\": a relative time is an instant; use < <= > >= or a date"},
-		{"birth_date > soon", 14,
-		 "col 14: birth_date needs a date (YYYY-MM-DD), a relative time (-30d) or today, got "
-		 "\"soon\""},
-		{"name = \"cohen", 8, "col 8: unterminated string: no closing \""},
-		{"name = 'cohen", 8, "col 8: unterminated string: no closing '"},
-		{"name = \"cohen\\", 8, "col 8: unterminated string*"},
-		{"fields.x' OR 1=1 --", 9, "col 9: unterminated string: no closing '"},
-		{"name = \"a\\nb\"", 10, "col 10: unknown escape in string*"},
-		{"name = \"a\tb\"", 10, "col 10: control character in string"},
-		{"age 40", 5,
-		 "col 5: expected an operator (= != ~ < <= > >=) after age, got \"40\""},
-		{"age >=", 7, "col 7: expected a value after >=, got the end of the query"},
-		{"age >= (", 8, "col 8: expected a value after >=, got \"(\""},
-		{"tag = and", 7, "col 7: expected a value after =, got \"and\""},
-		{"AND age > 3", 1, "col 1: expected a field name, NOT or '(', got \"AND\""},
-		{"age > 40 AND", 13,
-		 "col 13: expected a field name, NOT or '(', got the end of the query"},
-		{"()", 2, "col 2: expected a field name, NOT or '(', got \")\""},
-		{"\"name\" = x", 1, "col 1: expected a field name*"},
-		{"(age > 40 AND tag = vip", 24, "col 24: missing ')' to close '(' at col 1"},
-		{"(age > 40 tag = vip)", 11,
-		 "col 11: expected AND, OR or ')' to close '(' at col 1, got \"tag\""},
-		{"", 1, "col 1: empty query"},
-		{"  \t\n ", 1, "col 1: empty query"},
-		{"age > 40 tag = vip", 10,
-		 "col 10: unexpected \"tag\" after a complete condition: join with AND or OR"},
-		{"age > 40)", 9, "col 9: unexpected ')' with no '(' to close"},
-		{"age = \"abc\"", 7, "col 7: age needs a whole number from 0 to 150, got \"abc\""},
-		{"age = 40.5", 7, "col 7: age needs a whole number*"},
-		{"age = -1", 7, "col 7: age needs a whole number*"},
-		{"age = 151", 7, "col 7: age needs a whole number*"},
-		{"phone = abc", 9, "col 9: phone needs digits*"},
-		{"phone ~ \"+\"", 9, "col 9: phone needs digits*"},
-		{"consent.marketing = yes", 21,
-		 "col 21: consent.marketing needs granted, refused, withdrawn or none, got \"yes\""},
-		{"fields.visits < abc", 17, "col 17: < needs a number or a date, got \"abc\""},
-		{"fields.vip > true", 14, "col 14: true/false can only be compared with = or !="},
-		{"fields.n = 1234567890123456", 12, "col 12: number \"1234567890123456\" has too many*"},
-		{"tag ~ \"\"", 7, "col 7: ~ needs some text to look for"},
-		{"! tag = x", 1, "col 1: unexpected character '!': use != or NOT"},
-		{"tag = x && tag = y", 9, "col 9: unexpected character '&': use AND"},
-		{"tag = x, tag = y", 8, "col 8: unexpected character ','"},
-		{"tag = x\x01", 8, "col 8: unexpected character 0x01"},
-		/* columns count code points: Hebrew letters are one column each */
-		{"name = \"שרה\" AND fileds.x = 1", 18, "col 18: unknown field \"fileds.x\"*"},
-		{"tag = ונוס AND nmae = x", 16, "col 16: unknown field \"nmae\"*"},
-		{"name = \"\xff\"", 9, "col 9: invalid UTF-8"},
-		{"name = \"\xd7\"", 9, "col 9: invalid UTF-8"},
+	    {"age > 40 AND fileds.status = \"x\"", 14,
+	     "col 14: unknown field \"fileds.status\" (did you mean \"fields.status\"?)"},
+	    {"nmae = x", 1, "col 1: unknown field \"nmae\" (did you mean \"name\"?)"},
+	    {"consnet.marketing = granted", 1,
+	     "col 1: unknown field \"consnet.marketing\" (did you mean \"consent.marketing\"?)"},
+	    {"colour = red", 1, "col 1: unknown field \"colour\"; fields are name phone*"},
+	    {"consent.marketting = granted", 9,
+	     "col 9: unknown consent purpose \"marketting\" (did you mean \"marketing\"?); "
+	     "purposes are service reminders results surveys marketing"},
+	    {"consent. = granted", 9, "col 9: unknown consent purpose \"\"*"},
+	    {"fields. = 1", 8, "col 8: missing key after \"fields.\""},
+	    {"fields.a/b = 1", 9, "col 9: bad character '/' in field key*"},
+	    {"age ~ 40", 5,
+	     "col 5: operator ~ does not apply to age (a number): use = != < <= > >="},
+	    {"name < x", 6, "col 6: operator < does not apply to name (text): use = != ~"},
+	    {"consent.results > granted", 17,
+	     "col 17: operator > does not apply to consent.results (a consent status): use = !="},
+	    {"birth_date < 1960-02-30", 14,
+	     "col 14: bad date \"1960-02-30\": use a real date as YYYY-MM-DD"},
+	    {"created > 2026-1-1", 11, "col 11: bad date \"2026-1-1\"*"},
+	    {"fields.x = 2025-13-01", 12, "col 12: bad date*"},
+	    {"last_inbound > -30x", 16,
+	     "col 16: bad duration \"-30x\": use a sign, a number and a unit (min h d w mo y), "
+	     "like -30d"},
+	    {"last_inbound > -6m", 16,
+	     "col 16: bad duration \"-6m\": \"m\" is ambiguous, write min (minutes) or mo "
+	     "(months)"},
+	    {"last_inbound > 30d", 16,
+	     "col 16: bad duration \"30d\": a relative time needs a sign*"},
+	    {"last_inbound > -99999y", 16, "col 16: bad duration \"-99999y\": too far*"},
+	    {"fields.x < -3q", 12, "col 12: bad duration*"},
+	    {"created = -1d", 11,
+	     "col 11: created = \"-1d\": a relative time is an instant; use < <= > >= or a date"},
+	    {"birth_date > soon", 14,
+	     "col 14: birth_date needs a date (YYYY-MM-DD), a relative time (-30d) or today, got "
+	     "\"soon\""},
+	    {"name = \"cohen", 8, "col 8: unterminated string: no closing \""},
+	    {"name = 'cohen", 8, "col 8: unterminated string: no closing '"},
+	    {"name = \"cohen\\", 8, "col 8: unterminated string*"},
+	    {"fields.x' OR 1=1 --", 9, "col 9: unterminated string: no closing '"},
+	    {"name = \"a\\nb\"", 10, "col 10: unknown escape in string*"},
+	    {"name = \"a\tb\"", 10, "col 10: control character in string"},
+	    {"age 40", 5, "col 5: expected an operator (= != ~ < <= > >=) after age, got \"40\""},
+	    {"age >=", 7, "col 7: expected a value after >=, got the end of the query"},
+	    {"age >= (", 8, "col 8: expected a value after >=, got \"(\""},
+	    {"tag = and", 7, "col 7: expected a value after =, got \"and\""},
+	    {"AND age > 3", 1, "col 1: expected a field name, NOT or '(', got \"AND\""},
+	    {"age > 40 AND", 13,
+	     "col 13: expected a field name, NOT or '(', got the end of the query"},
+	    {"()", 2, "col 2: expected a field name, NOT or '(', got \")\""},
+	    {"\"name\" = x", 1, "col 1: expected a field name*"},
+	    {"(age > 40 AND tag = vip", 24, "col 24: missing ')' to close '(' at col 1"},
+	    {"(age > 40 tag = vip)", 11,
+	     "col 11: expected AND, OR or ')' to close '(' at col 1, got \"tag\""},
+	    {"", 1, "col 1: empty query"},
+	    {"  \t\n ", 1, "col 1: empty query"},
+	    {"age > 40 tag = vip", 10,
+	     "col 10: unexpected \"tag\" after a complete condition: join with AND or OR"},
+	    {"age > 40)", 9, "col 9: unexpected ')' with no '(' to close"},
+	    {"age = \"abc\"", 7, "col 7: age needs a whole number from 0 to 150, got \"abc\""},
+	    {"age = 40.5", 7, "col 7: age needs a whole number*"},
+	    {"age = -1", 7, "col 7: age needs a whole number*"},
+	    {"age = 151", 7, "col 7: age needs a whole number*"},
+	    {"phone = abc", 9, "col 9: phone needs digits*"},
+	    {"phone ~ \"+\"", 9, "col 9: phone needs digits*"},
+	    {"consent.marketing = yes", 21,
+	     "col 21: consent.marketing needs granted, refused, withdrawn or none, got \"yes\""},
+	    {"fields.visits < abc", 17, "col 17: < needs a number or a date, got \"abc\""},
+	    {"fields.vip > true", 14, "col 14: true/false can only be compared with = or !="},
+	    {"fields.n = 1234567890123456", 12,
+	     "col 12: number \"1234567890123456\" has too many*"},
+	    {"tag ~ \"\"", 7, "col 7: ~ needs some text to look for"},
+	    {"! tag = x", 1, "col 1: unexpected character '!': use != or NOT"},
+	    {"tag = x && tag = y", 9, "col 9: unexpected character '&': use AND"},
+	    {"tag = x, tag = y", 8, "col 8: unexpected character ','"},
+	    {"tag = x\x01", 8, "col 8: unexpected character 0x01"},
+	    /* columns count code points: Hebrew letters are one column each */
+	    {"name = \"שרה\" AND fileds.x = 1", 18, "col 18: unknown field \"fileds.x\"*"},
+	    {"tag = ונוס AND nmae = x", 16, "col 16: unknown field \"nmae\"*"},
+	    {"name = \"\xff\"", 9, "col 9: invalid UTF-8"},
+	    {"name = \"\xd7\"", 9, "col 9: invalid UTF-8"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check_error(&cases[i]);
@@ -1004,7 +1082,8 @@ static void test_error_limits(void **state)
 	assert_int_equal(segment_parse(q.data, &seg, &e), 0); /* exactly the limit is fine */
 	segment_free(seg);
 	buf_putc(&q, ' ');
-	c = (struct err_case){q.data, SEGMENT_MAX_QUERY + 1, "col 4097: query too long (max 4096 bytes)"};
+	c = (struct err_case){q.data, SEGMENT_MAX_QUERY + 1,
+			      "col 4097: query too long (max 4096 bytes)"};
 	check_error(&c);
 	buf_release(&q);
 
@@ -1031,7 +1110,8 @@ static void test_error_limits(void **state)
 	for (int i = 0; i < SEGMENT_MAX_DEPTH + 1; i++)
 		buf_putc(&q, '(');
 	buf_puts(&q, "tag = x");
-	c = (struct err_case){q.data, SEGMENT_MAX_DEPTH + 1, "col 33: too deeply nested (max 32 levels)"};
+	c = (struct err_case){q.data, SEGMENT_MAX_DEPTH + 1,
+			      "col 33: too deeply nested (max 32 levels)"};
 	check_error(&c);
 	buf_reset(&q);
 	for (int i = 0; i < SEGMENT_MAX_DEPTH + 1; i++)
@@ -1088,25 +1168,26 @@ static void test_error_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_shapes),
-		cmocka_unit_test(test_sql_text),
-		cmocka_unit_test(test_no_user_text_in_sql),
-		cmocka_unit_test(test_compile_args),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_error_limits),
-		cmocka_unit_test(test_seed_example),
-		cmocka_unit_test(test_tags),
-		cmocka_unit_test(test_age),
-		cmocka_unit_test(test_age_feb29),
-		cmocka_unit_test(test_times),
-		cmocka_unit_test(test_text),
-		cmocka_unit_test(test_phone),
-		cmocka_unit_test(test_consent),
-		cmocka_unit_test(test_fields),
-		cmocka_unit_test(test_logic),
-		cmocka_unit_test(test_injection),
-		cmocka_unit_test(test_paging),
-		cmocka_unit_test(test_index_use),
+	    cmocka_unit_test(test_parse_shapes),
+	    cmocka_unit_test(test_sql_text),
+	    cmocka_unit_test(test_no_user_text_in_sql),
+	    cmocka_unit_test(test_compile_args),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_error_limits),
+	    cmocka_unit_test(test_seed_example),
+	    cmocka_unit_test(test_tags),
+	    cmocka_unit_test(test_age),
+	    cmocka_unit_test(test_age_feb29),
+	    cmocka_unit_test(test_times),
+	    cmocka_unit_test(test_text),
+	    cmocka_unit_test(test_phone),
+	    cmocka_unit_test(test_consent),
+	    cmocka_unit_test(test_fields),
+	    cmocka_unit_test(test_logic),
+	    cmocka_unit_test(test_injection),
+	    cmocka_unit_test(test_paging),
+	    cmocka_unit_test(test_index_use),
+	    cmocka_unit_test(test_real_schema),
 	};
 	return cmocka_run_group_tests(tests, db_setup, db_teardown);
 }

@@ -30,10 +30,10 @@
 #include "sim/sim.h"
 #include "base/banned.h"
 
-#define SECRET "app-secret-for-tests"
-#define TOKEN "EAAtesttoken"
-#define PNID "106540352242922"
-#define WABA "102290129340398"
+#define SECRET	  "app-secret-for-tests"
+#define TOKEN	  "EAAtesttoken"
+#define PNID	  "106540352242922"
+#define WABA	  "102290129340398"
 #define MAX_HOOKS 4096
 
 /* ---- the webhook receiver ---- */
@@ -71,8 +71,8 @@ static int h_hook(void *ud, const struct http_request *req, struct http_response
 }
 
 static const struct http_route hook_routes[] = {
-	{"POST", "/hook", h_hook, 0},
-	{NULL, NULL, NULL, 0},
+    {"POST", "/hook", h_hook, 0},
+    {NULL, NULL, NULL, 0},
 };
 
 /* ---- the fixture ---- */
@@ -99,15 +99,15 @@ static struct fx *fx_start(int auto_users, int fail_first)
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", http_server_port(f->hook_srv));
 
 	struct sim_config cfg = {
-		.webhook_url = url,
-		.app_secret = SECRET,
-		.access_token = TOKEN,
-		.auto_users = auto_users,
-		.status_delay_ms = 30,
-		.template_approve_ms = 100,
-		.timeout_ms = 100,
-		.webhook_retry_ms = 30,
-		.webhook_attempts = 5,
+	    .webhook_url = url,
+	    .app_secret = SECRET,
+	    .access_token = TOKEN,
+	    .auto_users = auto_users,
+	    .status_delay_ms = 30,
+	    .template_approve_ms = 100,
+	    .timeout_ms = 100,
+	    .webhook_retry_ms = 30,
+	    .webhook_attempts = 5,
 	};
 	f->sim = sim_new(&cfg);
 	assert_non_null(f->sim);
@@ -238,11 +238,16 @@ static json_t *statuses_for(struct fx *f, const char *wamid)
 		json_t *entries = json_object_get(f->rx.bodies[i], "entry");
 		size_t ei, ci, si;
 		json_t *e, *c, *st;
-		json_array_foreach(entries, ei, e) json_array_foreach(json_object_get(e, "changes"), ci, c)
-			json_array_foreach(json_path(c, "value.statuses"), si, st)
+		json_array_foreach(entries, ei, e)
 		{
-			if (strcmp(json_str_or(st, "id", ""), wamid) == 0)
-				json_array_append(out, st);
+			json_array_foreach(json_object_get(e, "changes"), ci, c)
+			{
+				json_array_foreach(json_path(c, "value.statuses"), si, st)
+				{
+					if (strcmp(json_str_or(st, "id", ""), wamid) == 0)
+						json_array_append(out, st);
+				}
+			}
 		}
 	}
 	pthread_mutex_unlock(&f->rx.mu);
@@ -274,11 +279,10 @@ static json_t *inbound(struct fx *f, const char *wamid)
 		json_array_foreach(json_object_get(v, "messages"), k, m)
 		{
 			if (strcmp(json_str_or(m, "id", ""), wamid) == 0)
-				json_array_append_new(out, json_pack("{s:O, s:O, s:O}", "message", m,
-								     "contacts",
-								     json_object_get(v, "contacts"),
-								     "metadata",
-								     json_object_get(v, "metadata")));
+				json_array_append_new(
+				    out, json_pack("{s:O, s:O, s:O}", "message", m, "contacts",
+						   json_object_get(v, "contacts"), "metadata",
+						   json_object_get(v, "metadata")));
 		}
 	}
 	pthread_mutex_unlock(&f->rx.mu);
@@ -341,12 +345,13 @@ static void test_text_in_window_statuses(void **state)
 	json_decref(in);
 
 	json_t *ans = NULL;
-	assert_int_equal(send_msg(f,
-				  "{\"messaging_product\":\"whatsapp\",\"recipient_type\":"
-				  "\"individual\",\"to\":\"+972521111111\",\"type\":\"text\","
-				  "\"text\":{\"body\":\"hello\"},\"biz_opaque_callback_data\":\"ob-1\"}",
-				  &ans),
-			 200);
+	assert_int_equal(
+	    send_msg(f,
+		     "{\"messaging_product\":\"whatsapp\",\"recipient_type\":"
+		     "\"individual\",\"to\":\"+972521111111\",\"type\":\"text\","
+		     "\"text\":{\"body\":\"hello\"},\"biz_opaque_callback_data\":\"ob-1\"}",
+		     &ans),
+	    200);
 	assert_string_equal(json_str(ans, "messaging_product"), "whatsapp");
 	assert_string_equal(json_string_value(json_path(ans, "contacts.0.input")), "+972521111111");
 	assert_string_equal(json_string_value(json_path(ans, "contacts.0.wa_id")), "972521111111");
@@ -473,18 +478,20 @@ static void test_param_count_132000(void **state)
 {
 	struct fx *f = *state;
 	assert_int_equal(sim_add_user(f->sim, "972524444444", "Noa"), 0);
-	assert_int_equal(sim_add_template(f->sim, NULL, "appt_reminder", "en", "UTILITY", "APPROVED",
+	assert_int_equal(sim_add_template(f->sim, NULL, "appt_reminder", "en", "UTILITY",
+					  "APPROVED",
 					  "[{\"type\":\"BODY\",\"text\":\"Hi {{1}}, see you at "
 					  "{{2}}. {{1}}, bring your card.\"}]"),
 			 0);
 	json_t *ans = NULL;
-	assert_int_equal(send_msg(f,
-				  "{\"messaging_product\":\"whatsapp\",\"to\":\"972524444444\","
-				  "\"type\":\"template\",\"template\":{\"name\":\"appt_reminder\","
-				  "\"language\":{\"code\":\"en\"},\"components\":[{\"type\":"
-				  "\"body\",\"parameters\":[{\"type\":\"text\",\"text\":\"Noa\"}]}]}}",
-				  &ans),
-			 400);
+	assert_int_equal(
+	    send_msg(f,
+		     "{\"messaging_product\":\"whatsapp\",\"to\":\"972524444444\","
+		     "\"type\":\"template\",\"template\":{\"name\":\"appt_reminder\","
+		     "\"language\":{\"code\":\"en\"},\"components\":[{\"type\":"
+		     "\"body\",\"parameters\":[{\"type\":\"text\",\"text\":\"Noa\"}]}]}}",
+		     &ans),
+	    400);
 	assert_int_equal(json_integer_value(json_path(ans, "error.code")), 132000);
 	assert_non_null(strstr(error_details(ans), "(1)"));
 	assert_non_null(strstr(error_details(ans), "(2)"));
@@ -537,14 +544,18 @@ static void test_unknown_user_131026(void **state)
 	assert_string_equal(json_string_value(json_path(st, "0.recipient_id")), "15550009999");
 	assert_int_equal(json_integer_value(json_path(st, "0.errors.0.code")), 131026);
 	json_decref(st);
-	/* Unknown users are not created without auto_users. */
+	/* Unknown users are not created without auto_users; their phone shows nothing. */
 	assert_int_equal(call(f, "GET", "/sim/users/15550009999", NULL, NULL, &ans), 404);
+	json_decref(ans);
+	assert_int_equal(call(f, "GET", "/sim/users/15550009999/messages", NULL, NULL, &ans), 200);
+	assert_int_equal(json_array_size(json_object_get(ans, "messages")), 0);
+	json_decref(ans);
+	assert_int_equal(call(f, "GET", "/sim/users/abc/messages", NULL, NULL, &ans), 422);
 	json_decref(ans);
 
 	/* A known user who is not on WhatsApp fails the same way. */
-	assert_int_equal(call(f, "PUT", "/sim/users/15550008888", NULL, "{\"on_whatsapp\":false}",
-			      &ans),
-			 201);
+	assert_int_equal(
+	    call(f, "PUT", "/sim/users/15550008888", NULL, "{\"on_whatsapp\":false}", &ans), 201);
 	json_decref(ans);
 	assert_int_equal(send_msg(f,
 				  "{\"messaging_product\":\"whatsapp\",\"to\":\"15550008888\","
@@ -599,9 +610,8 @@ static void test_bad_token_190(void **state)
 	assert_int_equal(call(f, "POST", "/graph/v21.0/" PNID "/messages", NULL, body, &ans), 401);
 	assert_int_equal(json_integer_value(json_path(ans, "error.code")), 190);
 	json_decref(ans);
-	assert_int_equal(call(f, "GET", "/graph/v21.0/" WABA "/message_templates", "nope", NULL,
-			      &ans),
-			 401);
+	assert_int_equal(
+	    call(f, "GET", "/graph/v21.0/" WABA "/message_templates", "nope", NULL, &ans), 401);
 	json_decref(ans);
 	assert_int_equal(call(f, "GET", "/sim/stats", NULL, NULL, &ans), 200);
 	assert_int_equal(json_integer_value(json_object_get(ans, "accepted_total")), 0);
@@ -614,16 +624,16 @@ static void test_invalid_payload_400(void **state)
 	struct fx *f = *state;
 	json_t *ans = NULL;
 	assert_int_equal(
-		send_msg(f,
-			 "{\"messaging_product\":\"whatsapp\",\"to\":\"972521111111\",\"type\":"
-			 "\"interactive\",\"interactive\":{\"type\":\"button\",\"body\":{\"text\":"
-			 "\"Pick\"},\"action\":{\"buttons\":["
-			 "{\"type\":\"reply\",\"reply\":{\"id\":\"a\",\"title\":\"A\"}},"
-			 "{\"type\":\"reply\",\"reply\":{\"id\":\"b\",\"title\":\"B\"}},"
-			 "{\"type\":\"reply\",\"reply\":{\"id\":\"c\",\"title\":\"C\"}},"
-			 "{\"type\":\"reply\",\"reply\":{\"id\":\"d\",\"title\":\"D\"}}]}}}",
-			 &ans),
-		400);
+	    send_msg(f,
+		     "{\"messaging_product\":\"whatsapp\",\"to\":\"972521111111\",\"type\":"
+		     "\"interactive\",\"interactive\":{\"type\":\"button\",\"body\":{\"text\":"
+		     "\"Pick\"},\"action\":{\"buttons\":["
+		     "{\"type\":\"reply\",\"reply\":{\"id\":\"a\",\"title\":\"A\"}},"
+		     "{\"type\":\"reply\",\"reply\":{\"id\":\"b\",\"title\":\"B\"}},"
+		     "{\"type\":\"reply\",\"reply\":{\"id\":\"c\",\"title\":\"C\"}},"
+		     "{\"type\":\"reply\",\"reply\":{\"id\":\"d\",\"title\":\"D\"}}]}}}",
+		     &ans),
+	    400);
 	int code = (int)json_integer_value(json_path(ans, "error.code"));
 	assert_true(code == 131009 || code == 100);
 	assert_non_null(strstr(error_details(ans), "interactive.action.buttons"));
@@ -651,7 +661,8 @@ static void test_faults_429(void **state)
 	for (int i = 0; i < 10; i++) {
 		assert_int_equal(send_msg(f, body, &ans), 429);
 		assert_int_equal(json_integer_value(json_path(ans, "error.code")), 130429);
-		assert_int_equal(json_integer_value(json_path(ans, "error.error_subcode")), 2494055);
+		assert_int_equal(json_integer_value(json_path(ans, "error.error_subcode")),
+				 2494055);
 		assert_string_equal(json_string_value(json_path(ans, "error.message")),
 				    "(#130429) Rate limit hit");
 		json_decref(ans);
@@ -673,15 +684,13 @@ static void test_faults_429(void **state)
 	int code = (int)json_integer_value(json_path(ans, "error.code"));
 	assert_true(code == 1 || code == 2);
 	json_decref(ans);
-	assert_int_equal(call(f, "POST", "/sim/faults", NULL, "{\"timeout\":1,\"timeout_ms\":50}",
-			      &ans),
-			 200);
+	assert_int_equal(
+	    call(f, "POST", "/sim/faults", NULL, "{\"timeout\":1,\"timeout_ms\":50}", &ans), 200);
 	json_decref(ans);
 	assert_int_equal(send_msg(f, body, &ans), 503);
 	json_decref(ans);
-	assert_int_equal(call(f, "POST", "/sim/faults", NULL, "{\"http_429\":0.7,\"http_5xx\":0.7}",
-			      &ans),
-			 422);
+	assert_int_equal(
+	    call(f, "POST", "/sim/faults", NULL, "{\"http_429\":0.7,\"http_5xx\":0.7}", &ans), 422);
 	json_decref(ans);
 
 	assert_int_equal(call(f, "DELETE", "/sim/faults", NULL, NULL, &ans), 200);
@@ -703,14 +712,14 @@ static void test_button_reply_context(void **state)
 	open_window(f, "972526666666", in_id, sizeof in_id);
 	json_t *ans = NULL;
 	assert_int_equal(
-		send_msg(f,
-			 "{\"messaging_product\":\"whatsapp\",\"to\":\"972526666666\",\"type\":"
-			 "\"interactive\",\"interactive\":{\"type\":\"button\",\"body\":{\"text\":"
-			 "\"Will you come?\"},\"action\":{\"buttons\":["
-			 "{\"type\":\"reply\",\"reply\":{\"id\":\"yes\",\"title\":\"I'll come\"}},"
-			 "{\"type\":\"reply\",\"reply\":{\"id\":\"no\",\"title\":\"I won't\"}}]}}}",
-			 &ans),
-		200);
+	    send_msg(f,
+		     "{\"messaging_product\":\"whatsapp\",\"to\":\"972526666666\",\"type\":"
+		     "\"interactive\",\"interactive\":{\"type\":\"button\",\"body\":{\"text\":"
+		     "\"Will you come?\"},\"action\":{\"buttons\":["
+		     "{\"type\":\"reply\",\"reply\":{\"id\":\"yes\",\"title\":\"I'll come\"}},"
+		     "{\"type\":\"reply\",\"reply\":{\"id\":\"no\",\"title\":\"I won't\"}}]}}}",
+		     &ans),
+	    200);
 	sent_id(ans, ask_id, sizeof ask_id);
 	json_decref(ans);
 	/* A later plain text does not change which message the tap replies to. */
@@ -721,10 +730,10 @@ static void test_button_reply_context(void **state)
 			 200);
 	json_decref(ans);
 
-	assert_int_equal(user_says(f, "972526666666",
-				   "{\"type\":\"button_reply\",\"id\":\"yes\",\"title\":\"I'll come\"}",
-				   &ans),
-			 200);
+	assert_int_equal(
+	    user_says(f, "972526666666",
+		      "{\"type\":\"button_reply\",\"id\":\"yes\",\"title\":\"I'll come\"}", &ans),
+	    200);
 	char tap[128];
 	snprintf(tap, sizeof tap, "%s", json_str_or(ans, "id", ""));
 	json_decref(ans);
@@ -742,10 +751,10 @@ static void test_button_reply_context(void **state)
 	json_decref(in);
 
 	/* A list reply, a template quick reply and a location arrive in Meta's shapes. */
-	assert_int_equal(user_says(f, "972526666666",
-				   "{\"type\":\"list_reply\",\"id\":\"slot-3\",\"title\":\"Mon 10:00\"}",
-				   &ans),
-			 200);
+	assert_int_equal(
+	    user_says(f, "972526666666",
+		      "{\"type\":\"list_reply\",\"id\":\"slot-3\",\"title\":\"Mon 10:00\"}", &ans),
+	    200);
 	snprintf(tap, sizeof tap, "%s", json_str_or(ans, "id", ""));
 	json_decref(ans);
 	in = wait_inbound(f, tap);
@@ -776,9 +785,8 @@ static void test_button_reply_context(void **state)
 
 	assert_int_equal(user_says(f, "972526666666", "{\"type\":\"sticker\"}", &ans), 422);
 	json_decref(ans);
-	assert_int_equal(user_says(f, "972526666666", "{\"type\":\"button_reply\",\"id\":\"x\"}",
-				   &ans),
-			 422);
+	assert_int_equal(
+	    user_says(f, "972526666666", "{\"type\":\"button_reply\",\"id\":\"x\"}", &ans), 422);
 	assert_string_equal(json_string_value(json_path(ans, "error.field")), "title");
 	json_decref(ans);
 	assert_int_equal(bad_signatures(f), 0);
@@ -902,7 +910,8 @@ static json_t *wait_template_event(struct fx *f, const char *name)
 		pthread_mutex_lock(&f->rx.mu);
 		for (int i = 0; i < f->rx.n; i++) {
 			json_t *c = json_path(f->rx.bodies[i], "entry.0.changes.0");
-			if (strcmp(json_str_or(c, "field", ""), "message_template_status_update") == 0 &&
+			if (strcmp(json_str_or(c, "field", ""), "message_template_status_update") ==
+				0 &&
 			    strcmp(json_string_value(json_path(c, "value.message_template_name")),
 				   name) == 0) {
 				json_t *v = json_incref(json_object_get(c, "value"));
@@ -967,17 +976,19 @@ static void test_template_management(void **state)
 	assert_int_equal(bad_signatures(f), 0);
 
 	/* Paging: limit 1 walks the list with the after cursor. */
-	assert_int_equal(call(f, "GET", "/graph/v21.0/" WABA "/message_templates?limit=1", TOKEN,
-			      NULL, &ans),
-			 200);
+	assert_int_equal(
+	    call(f, "GET", "/graph/v21.0/" WABA "/message_templates?limit=1", TOKEN, NULL, &ans),
+	    200);
 	assert_int_equal(json_array_size(json_object_get(ans, "data")), 1);
 	assert_string_equal(json_string_value(json_path(ans, "data.0.name")), "appt_confirm");
 	assert_string_equal(json_string_value(json_path(ans, "data.0.status")), "APPROVED");
 	assert_non_null(json_string_value(json_path(ans, "paging.next")));
 	char after[128], url[256];
-	snprintf(after, sizeof after, "%s", json_string_value(json_path(ans, "paging.cursors.after")));
+	snprintf(after, sizeof after, "%s",
+		 json_string_value(json_path(ans, "paging.cursors.after")));
 	json_decref(ans);
-	snprintf(url, sizeof url, "/graph/v21.0/%s/message_templates?limit=1&after=%s", WABA, after);
+	snprintf(url, sizeof url, "/graph/v21.0/%s/message_templates?limit=1&after=%s", WABA,
+		 after);
 	assert_int_equal(call(f, "GET", url, TOKEN, NULL, &ans), 200);
 	assert_int_equal(json_array_size(json_object_get(ans, "data")), 1);
 	assert_string_equal(json_string_value(json_path(ans, "data.0.name")), "please_reject");
@@ -994,8 +1005,9 @@ static void test_template_management(void **state)
 			   "\"type\":\"text\",\"text\":\"Sunday\"}]}]}}";
 	assert_int_equal(send_msg(f, send, &ans), 200);
 	json_decref(ans);
-	assert_int_equal(call(f, "DELETE", "/graph/v21.0/" WABA "/message_templates?name=appt_confirm",
-			      TOKEN, NULL, &ans),
+	assert_int_equal(call(f, "DELETE",
+			      "/graph/v21.0/" WABA "/message_templates?name=appt_confirm", TOKEN,
+			      NULL, &ans),
 			 200);
 	assert_true(json_is_true(json_object_get(ans, "success")));
 	json_decref(ans);
@@ -1020,7 +1032,8 @@ static void test_behaviour_blocked_marketing(void **state)
 			      "{\"blocked\":true,\"profile_name\":\"Blocker\"}", &ans),
 			 201);
 	json_decref(ans);
-	assert_int_equal(call(f, "PUT", "/sim/users/972533030303", NULL, "{\"read\":2}", &ans), 422);
+	assert_int_equal(call(f, "PUT", "/sim/users/972533030303", NULL, "{\"read\":2}", &ans),
+			 422);
 	json_decref(ans);
 
 	char id[128];
@@ -1081,6 +1094,53 @@ static void test_webhook_duplicates(void **state)
 	json_decref(ans);
 }
 
+static void test_webhook_reorder(void **state)
+{
+	struct fx *f = *state;
+	json_t *ans = NULL;
+	char in_id[128], ids[10][128];
+	open_window(f, "972536060606", in_id, sizeof in_id);
+	json_decref(wait_inbound(f, in_id));
+	assert_int_equal(call(f, "POST", "/sim/faults", NULL, "{\"webhook_reorder\":true}", &ans),
+			 200);
+	assert_true(json_is_true(json_object_get(ans, "webhook_reorder")));
+	json_decref(ans);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(send_msg(f,
+					  "{\"messaging_product\":\"whatsapp\",\"to\":"
+					  "\"972536060606\",\"type\":\"text\",\"text\":{\"body\":"
+					  "\"n\"}}",
+					  &ans),
+				 200);
+		sent_id(ans, ids[i], sizeof ids[i]);
+		json_decref(ans);
+	}
+	/* Every status arrives, one per payload, but not in the order sent. */
+	for (int i = 0; i < 10; i++) {
+		json_t *st = wait_statuses(f, ids[i], 3);
+		assert_int_equal(json_array_size(st), 3);
+		json_decref(st);
+	}
+	int in_order = 1, last = -1;
+	pthread_mutex_lock(&f->rx.mu);
+	for (int b = 0; b < f->rx.n; b++) {
+		json_t *sts = json_path(f->rx.bodies[b], "entry.0.changes.0.value.statuses");
+		if (!sts)
+			continue;
+		assert_int_equal(json_array_size(sts), 1);
+		if (strcmp(json_string_value(json_path(sts, "0.status")), "sent") != 0)
+			continue;
+		for (int i = 0; i < 10; i++)
+			if (strcmp(json_string_value(json_path(sts, "0.id")), ids[i]) == 0) {
+				if (i < last)
+					in_order = 0;
+				last = i;
+			}
+	}
+	pthread_mutex_unlock(&f->rx.mu);
+	assert_false(in_order);
+}
+
 static void test_wrong_window_number(void **state)
 {
 	struct fx *f = *state;
@@ -1120,23 +1180,24 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sec_init();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_text_in_window_statuses, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_outside_window_131047, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_template_132001, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_param_count_132000, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_user_131026, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_auto_users, setup_auto, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_token_190, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalid_payload_400, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_faults_429, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_button_reply_context, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_webhook_retried, setup_flaky_hook, teardown),
-		cmocka_unit_test_setup_teardown(test_stats_per_second, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mark_read_typing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_template_management, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_behaviour_blocked_marketing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_webhook_duplicates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_window_number, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_text_in_window_statuses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_outside_window_131047, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_template_132001, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_param_count_132000, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_user_131026, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_auto_users, setup_auto, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_token_190, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invalid_payload_400, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_faults_429, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_button_reply_context, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_webhook_retried, setup_flaky_hook, teardown),
+	    cmocka_unit_test_setup_teardown(test_stats_per_second, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mark_read_typing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_template_management, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_behaviour_blocked_marketing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_webhook_duplicates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_webhook_reorder, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_window_number, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();

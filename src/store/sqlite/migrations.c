@@ -201,10 +201,197 @@ static const char m0001_foundation[] =
 	" key TEXT NOT NULL,"
 	" value TEXT,"
 	" PRIMARY KEY (org_id, key)) WITHOUT ROWID;\n";
+/* 0002: the outbox (durable outbound queue, one row per message, same id as
+ * messages), the template registry, and error details on message statuses.
+ * See docs/internals/outbox.md. */
+static const char m0002_outbox[] =
+	"CREATE TABLE outbox ("
+	" id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
+	" org_id TEXT NOT NULL REFERENCES orgs(id),"
+	" number_id TEXT NOT NULL REFERENCES numbers(id),"
+	" contact_id TEXT,"
+	" idem_key TEXT NOT NULL,"
+	" priority INTEGER NOT NULL CHECK (priority IN (0, 1)),"
+	" purpose TEXT NOT NULL CHECK (purpose IN"
+	"  ('service','reminders','results','surveys','marketing')),"
+	" producer TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN"
+	"  ('queued','sending','sent','failed','deferred','cancelled','expired')),"
+	" payload TEXT NOT NULL CHECK (json_valid(payload)),"
+	" fallback TEXT CHECK (fallback IS NULL OR json_valid(fallback)),"
+	" not_before INTEGER NOT NULL,"
+	" expires_at INTEGER," /* NULL: never */
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" pair_hits INTEGER NOT NULL DEFAULT 0," /* 131056 answers so far */
+	" claimed_at INTEGER,"
+	" sent_at INTEGER,"
+	" wamid TEXT,"
+	" error_code INTEGER,"
+	" error_title TEXT,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" UNIQUE (org_id, idem_key));\n"
+	/* What the dispatcher claims: due rows per number and priority. */
+	"CREATE INDEX outbox_due ON outbox (number_id, priority, not_before)"
+	" WHERE state IN ('queued','deferred');\n"
+	"CREATE INDEX outbox_sending ON outbox (claimed_at) WHERE state = 'sending';\n"
+	"CREATE INDEX outbox_expiry ON outbox (expires_at)"
+	" WHERE state IN ('queued','deferred') AND expires_at IS NOT NULL;\n"
+	"CREATE INDEX outbox_wamid ON outbox (wamid) WHERE wamid IS NOT NULL;\n"
+	"CREATE INDEX outbox_producer ON outbox (org_id, producer);\n"
+
+	"CREATE TABLE templates ("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT NOT NULL REFERENCES orgs(id),"
+	" waba_id TEXT NOT NULL,"
+	" meta_id TEXT," /* Meta's message_template_id */
+	" name TEXT NOT NULL,"
+	" language TEXT NOT NULL,"
+	" category TEXT NOT NULL CHECK (category IN ('MARKETING','UTILITY','AUTHENTICATION')),"
+	" status TEXT NOT NULL CHECK (status IN ('APPROVED','PENDING','REJECTED','PAUSED',"
+	"  'DISABLED','IN_APPEAL','PENDING_DELETION','DELETED','LIMIT_EXCEEDED','ARCHIVED')),"
+	" quality TEXT,"
+	" reason TEXT,"
+	" components TEXT NOT NULL CHECK (json_valid(components)),"
+	" body_params INTEGER NOT NULL DEFAULT 0,"
+	" header_params INTEGER NOT NULL DEFAULT 0,"
+	" param_names TEXT CHECK (param_names IS NULL OR json_valid(param_names)),"
+	" examples TEXT CHECK (examples IS NULL OR json_valid(examples)),"
+	" synced_at INTEGER,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" UNIQUE (org_id, waba_id, name, language));\n"
+	"CREATE INDEX templates_meta ON templates (waba_id, meta_id) WHERE meta_id IS NOT NULL;\n"
+	"CREATE INDEX templates_name ON templates (waba_id, name, language);\n"
+
+	"ALTER TABLE message_statuses ADD COLUMN error_code INTEGER;\n"
+	"ALTER TABLE message_statuses ADD COLUMN error_title TEXT;\n";
+/* 0005: dashboard sign-in — agent accounts (argon2id password hashes) and
+ * their sessions, stored by the SHA-256 of the session id so that a copy of
+ * the database cannot be used to take over a signed-in browser. Email is
+ * unique across the instance: the sign-in form asks for nothing else. */
+static const char m0005_agents_sessions[] =
+	"CREATE TABLE agents ("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT NOT NULL REFERENCES orgs(id),"
+	" email TEXT NOT NULL UNIQUE," /* lower case */
+	" name TEXT,"
+	" role TEXT NOT NULL CHECK (role IN ('admin','agent','viewer')),"
+	" pwhash TEXT NOT NULL," /* argon2id */
+	" disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" last_login_at INTEGER);\n"
+	"CREATE INDEX agents_org ON agents (org_id);\n"
+	"CREATE TABLE sessions ("
+	" id_hash TEXT PRIMARY KEY," /* hex SHA-256 of the cookie value */
+	" org_id TEXT NOT NULL,"
+	" agent_id TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,"
+	" csrf TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" seen_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL) WITHOUT ROWID;\n"
+	"CREATE INDEX sessions_agent ON sessions (agent_id);\n"
+	"CREATE INDEX sessions_expiry ON sessions (expires_at);\n";
 /* clang-format on */
+
+/* 0004: the send path — every policy decision (why a message went, waits
+ * or was refused), the recipients that spent a number's messaging-tier
+ * budget, and each contact's opt-out state. See docs/internals/send.md. */
+/* clang-format off */
+static const char m0004_decisions[] =
+	"CREATE TABLE decisions ("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT NOT NULL REFERENCES orgs(id),"
+	" contact_id TEXT REFERENCES contacts(id) ON DELETE CASCADE,"
+	" number_id TEXT,"
+	" message_id TEXT," /* the outbox/messages id; NULL when nothing was queued */
+	" producer TEXT NOT NULL,"
+	" purpose TEXT NOT NULL,"
+	" outcome TEXT NOT NULL CHECK (outcome IN ('allow','deny','defer')),"
+	" reason TEXT NOT NULL,"
+	" message TEXT NOT NULL,"
+	" until INTEGER,"
+	" idem_key TEXT," /* the producer's key; NULL for a re-check of a deferred message */
+	" result_category TEXT,"
+	" flags INTEGER NOT NULL DEFAULT 0," /* 1 time-critical, 2 reply, 4 business-initiated */
+	" at INTEGER NOT NULL);\n"
+	"CREATE INDEX decisions_contact ON decisions (org_id, contact_id, at);\n"
+	"CREATE UNIQUE INDEX decisions_idem ON decisions (org_id, idem_key)"
+	" WHERE idem_key IS NOT NULL;\n"
+	/* Frequency caps count what was allowed per contact and purpose. */
+	"CREATE INDEX decisions_allowed ON decisions (contact_id, purpose, at)"
+	" WHERE outcome = 'allow';\n"
+	"CREATE INDEX decisions_message ON decisions (message_id) WHERE message_id IS NOT NULL;\n"
+
+	/* One row per (number, contact): when that contact last started to
+	 * count against the number's rolling 24-hour tier budget. */
+	"CREATE TABLE tier_recipients ("
+	" org_id TEXT NOT NULL,"
+	" number_id TEXT NOT NULL,"
+	" contact_id TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" PRIMARY KEY (number_id, contact_id)) WITHOUT ROWID;\n"
+	"CREATE INDEX tier_recipients_at ON tier_recipients (number_id, at);\n"
+
+	/* Opted out (an opt-out word or button: nothing business-initiated goes)
+	 * and marketing stopped inside WhatsApp (user_preferences, 131050). */
+	"CREATE TABLE contact_optout ("
+	" org_id TEXT NOT NULL,"
+	" contact_id TEXT PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,"
+	" opted_out INTEGER NOT NULL DEFAULT 0 CHECK (opted_out IN (0, 1)),"
+	" opted_out_at INTEGER,"
+	" opted_in_at INTEGER,"
+	" marketing_stopped INTEGER NOT NULL DEFAULT 0 CHECK (marketing_stopped IN (0, 1)),"
+	" marketing_stopped_at INTEGER,"
+	" updated_at INTEGER NOT NULL) WITHOUT ROWID;\n"
+	"CREATE INDEX contact_optout_org ON contact_optout (org_id, opted_out);\n";
+/* clang-format on */
+
+/* 0003: the audit log and what contacts need beyond the foundation.
+ *
+ * audit_log is append-only and hash-chained (core/audit.c): seq runs 1, 2,
+ * 3 ... without gaps, each row's hash is SHA-256 over the previous row's
+ * hash and the row's canonical form, and audit_head holds the last seq and
+ * hash, written in the same transaction as the row, so that a deleted tail
+ * is seen too. The triggers refuse UPDATE and DELETE through SQL, so only a
+ * person who drops them can edit the log, and `carewire audit verify` then
+ * finds it. org_id is '' for entries about the instance itself. The log
+ * holds ids, actions and outcomes, never personal data, so erasing a
+ * contact never needs to touch it. audit_head is instance-wide (one row). */
+static const char m0003_contacts_audit[] =
+	"CREATE TABLE audit_log ("
+	" seq INTEGER PRIMARY KEY,"
+	" org_id TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" action TEXT NOT NULL,"
+	" subject TEXT,"
+	" purpose TEXT,"
+	" outcome TEXT NOT NULL,"
+	" detail TEXT,"
+	" prev_hash TEXT NOT NULL CHECK (length(prev_hash) = 64),"
+	" hash TEXT NOT NULL CHECK (length(hash) = 64));\n"
+	"CREATE INDEX audit_log_subject ON audit_log (org_id, subject, seq);\n"
+	"CREATE INDEX audit_log_org ON audit_log (org_id, seq);\n"
+	"CREATE TABLE audit_head ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" seq INTEGER NOT NULL,"
+	" hash TEXT NOT NULL);\n"
+	"CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN"
+	" SELECT RAISE(ABORT, 'audit_log is append-only'); END;\n"
+	"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN"
+	" SELECT RAISE(ABORT, 'audit_log is append-only'); END;\n"
+
+	/* contact listings page through live contacts in id order */
+	"CREATE INDEX contacts_org_live ON contacts (org_id, id) WHERE erased_at IS NULL;\n";
 
 const struct sqlite_migration sqlite_migrations[] = {
     {1, "foundation", m0001_foundation},
+    {2, "outbox", m0002_outbox},
+    {3, "contacts_audit", m0003_contacts_audit},
+    {4, "decisions", m0004_decisions},
+    {5, "agents_sessions", m0005_agents_sessions},
 };
 
 const size_t sqlite_migration_count = sizeof sqlite_migrations / sizeof sqlite_migrations[0];

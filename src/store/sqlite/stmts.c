@@ -18,6 +18,10 @@
 static const struct sqlite_stmt_def *const stmt_areas[] = {
     sqlite_stmts_core,
     sqlite_stmts_app,
+    sqlite_stmts_contacts,
+    sqlite_stmts_web,
+    sqlite_stmts_outbox,
+    sqlite_stmts_send,
 };
 
 static const struct sqlite_stmt_def *stmt_index[SQLITE_STMTS_MAX];

@@ -25,6 +25,10 @@ struct sqlite_stmt_def {
 /* The area tables (NULL-name terminated). */
 extern const struct sqlite_stmt_def sqlite_stmts_core[];
 extern const struct sqlite_stmt_def sqlite_stmts_app[];
+extern const struct sqlite_stmt_def sqlite_stmts_contacts[];
+extern const struct sqlite_stmt_def sqlite_stmts_web[];
+extern const struct sqlite_stmt_def sqlite_stmts_outbox[];
+extern const struct sqlite_stmt_def sqlite_stmts_send[];
 
 /* Builds the name index once (thread-safe; later calls return the first
  * result). Returns 0, or CW_EINTERNAL (logged) for a duplicate name or more

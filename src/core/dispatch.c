@@ -1,0 +1,1221 @@
+/*
+ * dispatch.c — the dispatcher: due outbox rows to the Cloud API at each
+ * phone number's rate (see dispatch.h; the whole design, with the reasons,
+ * is in docs/internals/outbox.md).
+ *
+ * Two threads share the per-number state under one mutex:
+ *
+ *  - the sender owns the libcurl multi client (wa/client.h). Per phone
+ *    number it keeps a token bucket and two FIFOs of claimed rows
+ *    (transactional before bulk); when a token is there it starts a request,
+ *    and every answer becomes a result. It never touches the store, so an
+ *    fsync never stalls the network loop or the rate.
+ *  - the keeper owns the store. One write transaction per round applies the
+ *    results that came back (sent, failed → retry / defer / fallback /
+ *    pause / failed), claims due rows for numbers that run low, expires
+ *    rows past their useful time and, after a crash, reclaims rows left
+ *    "sending" once their grace period is over. Claimed rows reach the
+ *    sender only after COMMIT: a row is "sending" on disk before any request
+ *    for it leaves, which is what bounds duplicates after kill -9 to the
+ *    requests in flight.
+ *
+ * A third, mostly sleeping thread synchronises the template registry.
+ */
+#include "core/dispatch.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "core/org.h"
+#include "core/outbox.h"
+#include "core/template.h"
+#include "wa/client.h"
+#include "wa/errors.h"
+#include "base/banned.h"
+
+#define DISPATCH_MAX_NUMBERS 256
+#define DISPATCH_MAX_RATE 1000   /* Meta's highest throughput per number */
+#define DISPATCH_SHARED_RATE 20  /* a number shared with the WhatsApp Business app */
+#define DISPATCH_INFLIGHT 128    /* requests running at once, all numbers */
+#define DISPATCH_AHEAD_MS 250    /* rows claimed ahead: this much sending per number */
+#define DISPATCH_QUEUE_MIN 8
+#define DISPATCH_QUEUE_MAX 256
+#define DISPATCH_TICK_MS 20      /* the keeper's longest sleep */
+#define DISPATCH_DUE_CHECK_MS 50 /* how often an idle number is looked at */
+#define DISPATCH_RELOAD_MS 5000  /* numbers (rate, pause) read again */
+#define DISPATCH_TOKEN_RETRY_MS 60000
+#define DISPATCH_SWEEP_MS 1000   /* expiry sweep */
+#define DISPATCH_SWEEP_BATCH 500
+#define DISPATCH_SLOW_MS 10000   /* a 130429 halves the number's rate this long */
+#define DISPATCH_SLOW_FACTOR 0.5
+#define DISPATCH_PAIR_MS 6000    /* one bulk message per person per 6 s */
+#define DISPATCH_PAIR_SLOTS 65536
+#define DISPATCH_RESULTS_KICK 64 /* results that wake the keeper early */
+#define DISPATCH_SENDER_IDLE_MS 10
+#define DISPATCH_ROUND_RETRIES 3
+#define DISPATCH_TO_MAX 32
+
+enum job_result { JR_NONE = 0, JR_SENT, JR_FAILED, JR_EXPIRED, JR_PAIR, JR_RELEASE };
+
+struct dnum;
+
+/* One claimed row, from the keeper's claim to the keeper's applying its
+ * result. */
+struct job {
+	struct job *next;
+	struct dispatch *d;
+	struct dnum *num;
+	char id[ID_SIZE];
+	int attempts;
+	int prio;
+	int64_t expires_at; /* 0: never */
+	json_t *payload;
+	char to[DISPATCH_TO_MAX];
+	enum job_result res;
+	int code;
+	int64_t not_before;
+	char wamid[128];
+	char title[128];
+};
+
+struct fifo {
+	struct job *head, *tail;
+	int n;
+};
+
+struct dnum {
+	char id[ID_SIZE];
+	char org_id[ID_SIZE];
+	char pnid[64];
+	char status[16];
+	char *token;
+	int rate;   /* messages per second, after the caps */
+	int usable; /* active and its token opened */
+	int paused;
+	int64_t slow_until_ms;
+	int64_t token_tried_ms;
+	struct fifo q[2]; /* by priority */
+	/* sender only */
+	struct dispatch_bucket bucket;
+	double bucket_rate;
+	/* keeper only */
+	int64_t due_checked_ms;
+	int due;
+};
+
+struct dispatch {
+	struct store *st;
+	uint8_t key[SEC_KEY_BYTES];
+	char *graph_url, *api_version;
+	struct wa_client_config wcfg;
+	struct wa_client *client; /* the sender's */
+	struct outbox_retry retry;
+	int64_t grace_ms;
+	int template_sync;
+
+	pthread_mutex_t mu;
+	pthread_cond_t keeper_cv, sender_cv, sync_cv;
+	int stop, sender_done, wake, kick;
+	struct dnum *nums[DISPATCH_MAX_NUMBERS];
+	int nnums;
+	struct fifo results;
+	int inflight;
+
+	pthread_t sender, keeper, syncer;
+	int sender_on, keeper_on, syncer_on;
+
+	/* keeper only */
+	int64_t boot_ms;
+	int reclaim_done;
+	int64_t reloaded_ms, swept_ms;
+
+	/* sender only */
+	uint64_t *pair_key;
+	int64_t *pair_at;
+
+	_Atomic uint64_t claimed, requests, sent, retried, deferred, failed, cancelled, expired,
+		reclaimed;
+};
+
+/* ---- small pieces ---- */
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void deadline_in(struct timespec *ts, int64_t ns)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ns += ts->tv_nsec;
+	ts->tv_sec += (time_t)(ns / 1000000000LL);
+	ts->tv_nsec = (long)(ns % 1000000000LL);
+}
+
+static void fifo_push(struct fifo *f, struct job *j)
+{
+	j->next = NULL;
+	if (f->tail)
+		f->tail->next = j;
+	else
+		f->head = j;
+	f->tail = j;
+	f->n++;
+}
+
+static struct job *fifo_pop(struct fifo *f)
+{
+	struct job *j = f->head;
+	if (!j)
+		return NULL;
+	f->head = j->next;
+	if (!f->head)
+		f->tail = NULL;
+	f->n--;
+	j->next = NULL;
+	return j;
+}
+
+/* Moves every job of src to the end of dst. */
+static void fifo_splice(struct fifo *dst, struct fifo *src)
+{
+	if (!src->head)
+		return;
+	if (dst->tail)
+		dst->tail->next = src->head;
+	else
+		dst->head = src->head;
+	dst->tail = src->tail;
+	dst->n += src->n;
+	*src = (struct fifo){NULL, NULL, 0};
+}
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	json_decref(j->payload);
+	free(j);
+}
+
+static void fifo_free(struct fifo *f)
+{
+	struct job *j;
+	while ((j = fifo_pop(f)) != NULL)
+		job_free(j);
+}
+
+/* locked: hands every row n holds back to the keeper, to be queued again. */
+static void release_queued(struct dispatch *d, struct dnum *n)
+{
+	for (int p = 0; p < 2; p++) {
+		for (struct job *j = n->q[p].head; j; j = j->next)
+			j->res = JR_RELEASE;
+		fifo_splice(&d->results, &n->q[p]);
+	}
+}
+
+static int queue_target(int rate)
+{
+	int t = rate * DISPATCH_AHEAD_MS / 1000;
+	return t < DISPATCH_QUEUE_MIN ? DISPATCH_QUEUE_MIN
+				      : t > DISPATCH_QUEUE_MAX ? DISPATCH_QUEUE_MAX : t;
+}
+
+/* ---- the token bucket ---- */
+
+static double bucket_burst(double rate)
+{
+	double b = rate / 100.0;
+	return b < 1.0 ? 1.0 : b;
+}
+
+void dispatch_bucket_init(struct dispatch_bucket *b, double rate, int64_t now_ns)
+{
+	b->rate = rate;
+	b->burst = bucket_burst(rate);
+	b->tokens = 1.0;
+	b->at_ns = now_ns;
+}
+
+static void bucket_refill(struct dispatch_bucket *b, int64_t now_ns)
+{
+	if (now_ns <= b->at_ns)
+		return;
+	b->tokens += (double)(now_ns - b->at_ns) * b->rate / 1e9;
+	if (b->tokens > b->burst)
+		b->tokens = b->burst;
+	b->at_ns = now_ns;
+}
+
+void dispatch_bucket_set_rate(struct dispatch_bucket *b, double rate, int64_t now_ns)
+{
+	bucket_refill(b, now_ns);
+	b->rate = rate;
+	b->burst = bucket_burst(rate);
+	if (b->tokens > b->burst)
+		b->tokens = b->burst;
+}
+
+int dispatch_bucket_take(struct dispatch_bucket *b, int64_t now_ns)
+{
+	bucket_refill(b, now_ns);
+	if (b->tokens < 1.0)
+		return 0;
+	b->tokens -= 1.0;
+	return 1;
+}
+
+int64_t dispatch_bucket_wait_ns(const struct dispatch_bucket *b, int64_t now_ns)
+{
+	double t = b->tokens;
+	if (now_ns > b->at_ns)
+		t += (double)(now_ns - b->at_ns) * b->rate / 1e9;
+	if (t >= 1.0 || b->rate <= 0)
+		return 0;
+	return (int64_t)((1.0 - t) * 1e9 / b->rate) + 1;
+}
+
+/* ---- the pair limit (sender only) ----
+ *
+ * A small direct-mapped table of (number, recipient) → last send. A bulk
+ * message to someone who got one from the same number less than 6 s ago is
+ * deferred rather than sent into a 131056. A collision forgets a recipient,
+ * which can only let a message through early: Meta's 131056 stays the
+ * backstop. */
+
+static uint64_t pair_hash(const struct dnum *n, const char *to)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *p = n->id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (const char *p = to; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+static int64_t pair_free_at(struct dispatch *d, const struct dnum *n, const char *to)
+{
+	if (!to[0])
+		return 0;
+	uint64_t h = pair_hash(n, to);
+	size_t slot = (size_t)(h & (DISPATCH_PAIR_SLOTS - 1));
+	return d->pair_key[slot] == h ? d->pair_at[slot] + DISPATCH_PAIR_MS : 0;
+}
+
+static void pair_note(struct dispatch *d, const struct dnum *n, const char *to, int64_t now_ms)
+{
+	if (!to[0])
+		return;
+	uint64_t h = pair_hash(n, to);
+	size_t slot = (size_t)(h & (DISPATCH_PAIR_SLOTS - 1));
+	d->pair_key[slot] = h;
+	d->pair_at[slot] = now_ms;
+}
+
+/* ---- the sender ---- */
+
+/* Called by wa_client_poll() on the sender thread when a request ends. */
+static void on_sent(const struct wa_send_result *r, void *ud)
+{
+	struct job *j = ud;
+	struct dispatch *d = j->d;
+	if (!r->err_info && r->wamid) {
+		j->res = JR_SENT;
+		snprintf(j->wamid, sizeof j->wamid, "%s", r->wamid);
+	} else {
+		const struct wa_err_info *e = r->err_info ? r->err_info
+							  : wa_err_lookup(WA_ERR_CODE_BAD_RESPONSE);
+		j->res = JR_FAILED;
+		j->code = r->error.code ? r->error.code : e->code;
+		snprintf(j->title, sizeof j->title, "%s",
+			 r->error.message[0] ? r->error.message : e->title);
+	}
+	pthread_mutex_lock(&d->mu);
+	d->inflight--;
+	fifo_push(&d->results, j);
+	if (d->results.n >= DISPATCH_RESULTS_KICK)
+		pthread_cond_signal(&d->keeper_cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* locked: starts what the buckets allow; returns how long until the next
+ * token of a number that has rows waiting. */
+static int64_t sender_round(struct dispatch *d, int64_t now_ns, int64_t now_ms)
+{
+	int64_t wait_ns = (int64_t)DISPATCH_SENDER_IDLE_MS * 1000000LL;
+	for (int i = 0; i < d->nnums; i++) {
+		struct dnum *n = d->nums[i];
+		if (!n->q[0].n && !n->q[1].n)
+			continue;
+		if (!n->usable || n->paused || !n->token) {
+			release_queued(d, n);
+			continue;
+		}
+		double rate = (double)n->rate * (n->slow_until_ms > now_ms ? DISPATCH_SLOW_FACTOR : 1.0);
+		if (rate != n->bucket_rate) {
+			if (n->bucket_rate == 0)
+				dispatch_bucket_init(&n->bucket, rate, now_ns);
+			else
+				dispatch_bucket_set_rate(&n->bucket, rate, now_ns);
+			n->bucket_rate = rate;
+		}
+		while (d->inflight < DISPATCH_INFLIGHT) {
+			struct fifo *f = n->q[0].n ? &n->q[0] : &n->q[1];
+			struct job *j = f->head;
+			if (!j)
+				break;
+			if (j->expires_at && j->expires_at <= now_ms) {
+				fifo_pop(f);
+				j->res = JR_EXPIRED;
+				fifo_push(&d->results, j);
+				continue;
+			}
+			int64_t free_at =
+				j->prio == OUTBOX_PRIO_BULK ? pair_free_at(d, n, j->to) : 0;
+			if (free_at > now_ms) {
+				fifo_pop(f);
+				j->res = JR_PAIR;
+				j->not_before = free_at;
+				fifo_push(&d->results, j);
+				continue;
+			}
+			if (!dispatch_bucket_take(&n->bucket, now_ns))
+				break;
+			fifo_pop(f);
+			pair_note(d, n, j->to, now_ms);
+			int rc = wa_client_send(d->client, n->pnid, n->token, j->payload, on_sent, j);
+			if (rc) {
+				if (rc == CW_ETOOBIG) {
+					j->res = JR_RELEASE;
+				} else {
+					j->res = JR_FAILED;
+					j->code = 100;
+					snprintf(j->title, sizeof j->title,
+						 "the request body could not be sent");
+				}
+				fifo_push(&d->results, j);
+				continue;
+			}
+			d->inflight++;
+			atomic_fetch_add(&d->requests, 1);
+		}
+		if ((n->q[0].n || n->q[1].n) && d->inflight < DISPATCH_INFLIGHT) {
+			int64_t w = dispatch_bucket_wait_ns(&n->bucket, now_ns);
+			if (w < wait_ns)
+				wait_ns = w;
+		}
+	}
+	return wait_ns;
+}
+
+static void *sender_main(void *arg)
+{
+	struct dispatch *d = arg;
+	for (;;) {
+		int64_t now_ns = mono_ns();
+		int64_t now_ms = time_now_ms();
+		int64_t wait_ns;
+		pthread_mutex_lock(&d->mu);
+		int stop = d->stop;
+		if (stop) {
+			for (int i = 0; i < d->nnums; i++)
+				release_queued(d, d->nums[i]);
+			wait_ns = (int64_t)DISPATCH_SENDER_IDLE_MS * 1000000LL;
+		} else {
+			wait_ns = sender_round(d, now_ns, now_ms);
+		}
+		if (d->results.n)
+			pthread_cond_signal(&d->keeper_cv);
+		pthread_mutex_unlock(&d->mu);
+
+		if (wa_client_pending(d->client) > 0) {
+			int ms = (int)((wait_ns + 999999) / 1000000);
+			wa_client_poll(d->client, ms < 1 ? 1 : ms);
+			continue;
+		}
+		if (stop)
+			break;
+		pthread_mutex_lock(&d->mu);
+		if (!d->stop && !d->kick) {
+			struct timespec ts;
+			deadline_in(&ts, wait_ns < 1000000 ? 1000000 : wait_ns);
+			pthread_cond_timedwait(&d->sender_cv, &d->mu, &ts);
+		}
+		d->kick = 0;
+		pthread_mutex_unlock(&d->mu);
+	}
+	pthread_mutex_lock(&d->mu);
+	d->sender_done = 1;
+	pthread_cond_signal(&d->keeper_cv);
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/* ---- the keeper: numbers ---- */
+
+struct num_row {
+	char id[ID_SIZE];
+	char status[16];
+};
+
+struct num_list {
+	struct num_row rows[DISPATCH_MAX_NUMBERS];
+	int n;
+};
+
+static int num_list_cb(void *ud, const struct store_row *row)
+{
+	struct num_list *l = ud;
+	if (l->n >= DISPATCH_MAX_NUMBERS)
+		return 1;
+	struct num_row *r = &l->rows[l->n++];
+	const char *s = store_row_text(row, 0);
+	snprintf(r->id, sizeof r->id, "%s", s ? s : "");
+	s = store_row_text(row, 6);
+	snprintf(r->status, sizeof r->status, "%s", s ? s : "");
+	return 0;
+}
+
+/* locked */
+static struct dnum *num_find(struct dispatch *d, const char *id)
+{
+	for (int i = 0; i < d->nnums; i++)
+		if (strcmp(d->nums[i]->id, id) == 0)
+			return d->nums[i];
+	return NULL;
+}
+
+/* Reads the numbers again: new ones, rate changes, paused and resumed ones;
+ * opens a token when a number is new, comes back from a pause, or had none. */
+static void reload_numbers(struct dispatch *d, int64_t now)
+{
+	struct num_list l = {.n = 0};
+	if (store_query(d->st, "outbox.numbers", NULL, 0, num_list_cb, &l) < 0)
+		return;
+	for (int i = 0; i < l.n; i++) {
+		struct num_row *r = &l.rows[i];
+		pthread_mutex_lock(&d->mu);
+		struct dnum *n = num_find(d, r->id);
+		int need_token = !n || !n->token || strcmp(n->status, r->status) != 0;
+		int64_t tried = n ? n->token_tried_ms : 0;
+		pthread_mutex_unlock(&d->mu);
+		if (n && !n->token && now - tried < DISPATCH_TOKEN_RETRY_MS &&
+		    strcmp(n->status, r->status) == 0)
+			need_token = 0;
+
+		struct number_info info;
+		int active = strcmp(r->status, "active") == 0;
+		int rc = number_get(d->st, need_token && active ? d->key : NULL, r->id, 1, &info);
+		if (rc)
+			continue;
+		int rate = info.rate_mps > DISPATCH_MAX_RATE ? DISPATCH_MAX_RATE : info.rate_mps;
+		if (info.shared_with_app && rate > DISPATCH_SHARED_RATE)
+			rate = DISPATCH_SHARED_RATE;
+		if (rate < 1)
+			rate = 1;
+
+		pthread_mutex_lock(&d->mu);
+		n = num_find(d, r->id);
+		if (!n) {
+			if (d->nnums >= DISPATCH_MAX_NUMBERS) {
+				pthread_mutex_unlock(&d->mu);
+				number_info_release(&info);
+				log_error("dispatch", "more than %d phone numbers; %s is not served",
+					  DISPATCH_MAX_NUMBERS, r->id);
+				continue;
+			}
+			n = xcalloc(1, sizeof *n);
+			snprintf(n->id, sizeof n->id, "%s", info.id);
+			snprintf(n->org_id, sizeof n->org_id, "%s", info.org_id);
+			d->nums[d->nnums++] = n;
+		}
+		snprintf(n->pnid, sizeof n->pnid, "%s", info.phone_number_id);
+		if (n->paused && active)
+			log_info("dispatch", "phone number %s resumed", n->id);
+		snprintf(n->status, sizeof n->status, "%s", r->status);
+		n->rate = rate;
+		n->paused = strcmp(r->status, "paused") == 0;
+		if (need_token && active) {
+			n->token_tried_ms = now;
+			if (info.token) {
+				if (n->token) {
+					memset(n->token, 0, strlen(n->token));
+					free(n->token);
+				}
+				n->token = info.token;
+				info.token = NULL;
+			}
+		}
+		n->usable = active && n->token != NULL;
+		if (!n->usable || n->paused)
+			release_queued(d, n);
+		pthread_mutex_unlock(&d->mu);
+		number_info_release(&info);
+	}
+}
+
+/* ---- the keeper: one round ---- */
+
+struct claimed_row {
+	char id[ID_SIZE];
+	char purpose[16];
+	char *payload;
+	int64_t expires_at;
+	int attempts;
+	char consent[16];
+	int erased;
+};
+
+#define CLAIM_ROWS_MAX DISPATCH_QUEUE_MAX
+
+struct claim_buf {
+	struct claimed_row rows[CLAIM_ROWS_MAX];
+	int n;
+};
+
+static int claim_cb(void *ud, const struct store_row *row)
+{
+	struct claim_buf *b = ud;
+	if (b->n >= CLAIM_ROWS_MAX)
+		return 0; /* cannot happen: the claim's LIMIT is smaller */
+	struct claimed_row *c = &b->rows[b->n++];
+	const char *s = store_row_text(row, 0);
+	snprintf(c->id, sizeof c->id, "%s", s ? s : "");
+	s = store_row_text(row, 3);
+	snprintf(c->purpose, sizeof c->purpose, "%s", s ? s : "");
+	s = store_row_text(row, 4);
+	c->payload = xstrdup(s ? s : "{}");
+	c->expires_at = store_row_is_null(row, 5) ? 0 : store_row_int(row, 5);
+	c->attempts = (int)store_row_int(row, 6);
+	s = store_row_text(row, 7);
+	snprintf(c->consent, sizeof c->consent, "%s", s ? s : "");
+	c->erased = !store_row_is_null(row, 8);
+	return 0;
+}
+
+struct need {
+	struct dnum *num;
+	int want;    /* rows to claim */
+	int got;     /* rows claimed */
+	int drained; /* fewer were due than wanted */
+	int slow;    /* a 130429 (or alike) came back */
+	int pause;   /* a 190 / 368 / 131031 (or alike) came back */
+	struct fifo jobs[2];
+};
+
+struct round {
+	struct dispatch *d;
+	struct fifo results;
+	struct need needs[DISPATCH_MAX_NUMBERS];
+	int nneeds;
+	int sweep;
+	int reclaim;
+	int reclaim_more;
+	int failures; /* rounds failed in a row */
+	int64_t now;
+	/* counted on success only */
+	uint64_t sent, retried, deferred, failed, cancelled, expired, claimed, reclaimed;
+};
+
+static struct need *need_of(struct round *r, const struct dnum *n)
+{
+	for (int i = 0; i < r->nneeds; i++)
+		if (r->needs[i].num == n)
+			return &r->needs[i];
+	return NULL;
+}
+
+static int apply_result(struct round *r, struct store_tx *tx, struct job *j)
+{
+	struct dispatch *d = r->d;
+	int rc = 0, applied = 0;
+	switch (j->res) {
+	case JR_SENT:
+		rc = outbox_sent_tx(tx, j->id, j->attempts, j->wamid, r->now, &applied);
+		r->sent += applied;
+		break;
+	case JR_FAILED: {
+		struct outbox_outcome out;
+		rc = outbox_fail_tx(tx, j->id, j->attempts, j->code, j->title, 0, &d->retry, r->now,
+				    &out);
+		if (rc)
+			break;
+		struct need *nd = need_of(r, j->num);
+		if (out.slow_number && nd)
+			nd->slow = 1;
+		if (out.kind == OUTBOX_OUT_PAUSE && nd)
+			nd->pause = 1;
+		if (out.kind == OUTBOX_OUT_FAILED)
+			r->failed++;
+		else if (out.kind == OUTBOX_OUT_DEFER)
+			r->deferred++;
+		else if (out.kind == OUTBOX_OUT_EXPIRED)
+			r->expired++;
+		else if (out.kind != OUTBOX_OUT_NONE)
+			r->retried++;
+		break;
+	}
+	case JR_EXPIRED:
+		rc = outbox_finish_tx(tx, j->id, j->attempts, "expired",
+				      "not sent before it expired", r->now, &applied);
+		r->expired += applied;
+		break;
+	case JR_PAIR:
+	case JR_RELEASE: {
+		int pair = j->res == JR_PAIR;
+		struct store_val a[] = {SV_TEXT(j->id),
+					SV_TEXT(pair ? "deferred" : "queued"),
+					SV_INT(pair ? j->not_before : r->now),
+					SV_NULL,
+					SV_TEXT(pair ? "held: one message per person per 6 s" : NULL),
+					SV_INT(r->now),
+					SV_INT(0),
+					SV_INT(-1),
+					SV_INT(j->attempts)};
+		rc = store_tx_exec(tx, "outbox.retry", a, 9, NULL);
+		r->deferred += pair;
+		break;
+	}
+	case JR_NONE:
+		break;
+	}
+	return rc;
+}
+
+/* Claims up to nd->want due rows of one number: transactional first. A row
+ * whose contact withdrew or refused consent for its purpose since it was
+ * queued, or was erased, is cancelled; one past its useful time expires. */
+static int claim_number(struct round *r, struct store_tx *tx, struct need *nd)
+{
+	struct claim_buf *b = xmalloc(sizeof *b);
+	int rc = 0;
+	for (int prio = 0; prio < 2 && nd->got < nd->want; prio++) {
+		b->n = 0;
+		struct store_val a[] = {SV_TEXT(nd->num->id), SV_INT(prio), SV_INT(r->now),
+					SV_INT(nd->want - nd->got)};
+		rc = store_tx_query(tx, "outbox.claim", a, 4, claim_cb, b);
+		if (rc < 0)
+			goto fail;
+		rc = 0;
+		nd->got += b->n;
+		for (int i = 0; i < b->n; i++) {
+			struct claimed_row *c = &b->rows[i];
+			int refused = strcmp(c->consent, "withdrawn") == 0 ||
+				      strcmp(c->consent, "refused") == 0;
+			if (c->erased || (refused && strcmp(c->purpose, "service") != 0)) {
+				char why[96];
+				snprintf(why, sizeof why, "%s",
+					 c->erased ? "the contact was erased"
+						   : "consent for the purpose was withdrawn or "
+						     "refused before sending");
+				rc = outbox_finish_tx(tx, c->id, c->attempts, "cancelled", why,
+						      r->now, NULL);
+				r->cancelled++;
+			} else if (c->expires_at && c->expires_at <= r->now) {
+				rc = outbox_finish_tx(tx, c->id, c->attempts, "expired",
+						      "not sent before it expired", r->now, NULL);
+				r->expired++;
+			} else {
+				struct job *j = xcalloc(1, sizeof *j);
+				j->d = r->d;
+				j->num = nd->num;
+				snprintf(j->id, sizeof j->id, "%s", c->id);
+				j->attempts = c->attempts;
+				j->prio = prio;
+				j->expires_at = c->expires_at;
+				j->payload = json_loads(c->payload, 0, NULL);
+				const char *to = json_str(j->payload, "to");
+				snprintf(j->to, sizeof j->to, "%s", to ? to : "");
+				fifo_push(&nd->jobs[prio], j);
+				r->claimed++;
+				if (!j->payload) {
+					/* cannot happen: the column is CHECKed json_valid */
+					j->res = JR_FAILED;
+					j->code = 100;
+					snprintf(j->title, sizeof j->title, "stored payload unreadable");
+				}
+			}
+			free(c->payload);
+			c->payload = NULL;
+			if (rc)
+				break;
+		}
+		for (int i = 0; i < b->n; i++)
+			free(b->rows[i].payload);
+		if (rc)
+			goto fail;
+	}
+	nd->drained = nd->got < nd->want;
+fail:
+	free(b);
+	return rc;
+}
+
+struct id_list {
+	char ids[DISPATCH_SWEEP_BATCH][ID_SIZE];
+	int n;
+};
+
+static int id_list_cb(void *ud, const struct store_row *row)
+{
+	struct id_list *l = ud;
+	if (l->n >= DISPATCH_SWEEP_BATCH)
+		return 0;
+	const char *s = store_row_text(row, 0);
+	snprintf(l->ids[l->n++], ID_SIZE, "%s", s ? s : "");
+	return 0;
+}
+
+static int sweep_expired(struct round *r, struct store_tx *tx)
+{
+	struct id_list *l = xmalloc(sizeof *l);
+	l->n = 0;
+	struct store_val a[] = {SV_INT(r->now), SV_INT(DISPATCH_SWEEP_BATCH)};
+	int rc = store_tx_query(tx, "outbox.expire_due", a, 2, id_list_cb, l);
+	if (rc >= 0) {
+		rc = 0;
+		for (int i = 0; i < l->n && !rc; i++) {
+			struct store_val m[] = {SV_TEXT(l->ids[i]), SV_TEXT("expired"), SV_NULL,
+						SV_TEXT("not sent before it expired"),
+						SV_INT(r->now)};
+			rc = store_tx_exec(tx, "outbox.message_status", m, 5, NULL);
+		}
+		r->expired += (uint64_t)l->n;
+	}
+	free(l);
+	return rc;
+}
+
+static int reclaim(struct round *r, struct store_tx *tx)
+{
+	struct id_list *l = xmalloc(sizeof *l);
+	l->n = 0;
+	struct store_val a[] = {SV_INT(r->d->boot_ms), SV_INT(r->now), SV_INT(DISPATCH_SWEEP_BATCH)};
+	int rc = store_tx_query(tx, "outbox.reclaim", a, 3, id_list_cb, l);
+	if (rc >= 0) {
+		rc = 0;
+		r->reclaimed += (uint64_t)l->n;
+		r->reclaim_more = l->n == DISPATCH_SWEEP_BATCH;
+	}
+	free(l);
+	return rc;
+}
+
+static int round_fn(struct store_tx *tx, void *ud)
+{
+	struct round *r = ud;
+	int rc;
+	for (struct job *j = r->results.head; j; j = j->next) {
+		rc = apply_result(r, tx, j);
+		if (rc) {
+			log_error("dispatch", "recording the result of message %s failed: %s", j->id,
+				  cw_strerror(rc));
+			return rc;
+		}
+	}
+	for (int i = 0; i < r->nneeds; i++) {
+		if (r->needs[i].want <= 0)
+			continue;
+		rc = claim_number(r, tx, &r->needs[i]);
+		if (rc)
+			return rc;
+	}
+	if (r->reclaim) {
+		rc = reclaim(r, tx);
+		if (rc)
+			return rc;
+	}
+	if (r->sweep) {
+		rc = sweep_expired(r, tx);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void round_reset_counts(struct round *r)
+{
+	r->sent = r->retried = r->deferred = r->failed = r->cancelled = r->expired = 0;
+	r->claimed = r->reclaimed = 0;
+	r->reclaim_more = 0;
+	for (int i = 0; i < r->nneeds; i++) {
+		struct need *nd = &r->needs[i];
+		nd->got = nd->drained = nd->slow = nd->pause = 0;
+		fifo_free(&nd->jobs[0]);
+		fifo_free(&nd->jobs[1]);
+	}
+}
+
+/* Runs one round; on failure the results go back for the next one. After
+ * DISPATCH_ROUND_RETRIES failures in a row the results are applied one by
+ * one so that a single bad one cannot hold the rest (it is dropped and its
+ * row is reclaimed at the next start). */
+static int run_round(struct dispatch *d, struct round *r)
+{
+	int rc = store_tx(d->st, round_fn, r);
+	if (rc == 0) {
+		r->failures = 0;
+		return 0;
+	}
+	round_reset_counts(r);
+	if (++r->failures < DISPATCH_ROUND_RETRIES)
+		return rc;
+	r->failures = 0;
+	struct fifo all = r->results;
+	r->results = (struct fifo){NULL, NULL, 0};
+	int nneeds = r->nneeds, sweep = r->sweep, recl = r->reclaim;
+	r->nneeds = 0;
+	r->sweep = r->reclaim = 0;
+	struct job *j;
+	struct fifo kept = {NULL, NULL, 0};
+	while ((j = fifo_pop(&all)) != NULL) {
+		fifo_push(&r->results, j);
+		if (store_tx(d->st, round_fn, r) != 0) {
+			log_error("dispatch", "dropping the result of message %s", j->id);
+			fifo_pop(&r->results);
+			job_free(j);
+		} else {
+			fifo_pop(&r->results);
+			fifo_push(&kept, j);
+		}
+	}
+	/* This round claims nothing and sweeps nothing; the next one will. */
+	(void)sweep;
+	(void)recl;
+	r->results = kept;
+	r->nneeds = nneeds;
+	for (int i = 0; i < r->nneeds; i++)
+		r->needs[i].want = 0;
+	return 0;
+}
+
+static void *keeper_main(void *arg)
+{
+	struct dispatch *d = arg;
+	struct round *r = xcalloc(1, sizeof *r);
+	r->d = d;
+	reload_numbers(d, time_now_ms());
+	d->reloaded_ms = time_now_ms();
+	for (;;) {
+		pthread_mutex_lock(&d->mu);
+		if (!d->wake && d->results.n < DISPATCH_RESULTS_KICK && !(d->stop && d->sender_done)) {
+			struct timespec ts;
+			deadline_in(&ts, (int64_t)DISPATCH_TICK_MS * 1000000LL);
+			pthread_cond_timedwait(&d->keeper_cv, &d->mu, &ts);
+		}
+		int wake = d->wake;
+		d->wake = 0;
+		int stop = d->stop, sender_done = d->sender_done;
+		r->results = d->results;
+		d->results = (struct fifo){NULL, NULL, 0};
+		r->nneeds = 0;
+		for (int i = 0; i < d->nnums; i++) {
+			struct dnum *n = d->nums[i];
+			struct need *nd = &r->needs[r->nneeds++];
+			memset(nd, 0, sizeof *nd);
+			nd->num = n;
+			int have = n->q[0].n + n->q[1].n;
+			int target = queue_target(n->rate);
+			if (!stop && n->usable && !n->paused && have <= target / 2)
+				nd->want = target - have;
+		}
+		pthread_mutex_unlock(&d->mu);
+
+		int64_t now = time_now_ms();
+		r->now = now;
+		int any = r->results.n > 0;
+		for (int i = 0; i < r->nneeds; i++) {
+			struct need *nd = &r->needs[i];
+			struct dnum *n = nd->num;
+			if (nd->want <= 0)
+				continue;
+			if (wake || !n->due || now - n->due_checked_ms >= DISPATCH_DUE_CHECK_MS) {
+				int64_t one = 0;
+				struct store_val a[] = {SV_TEXT(n->id), SV_INT(now)};
+				int rc = store_query_int(d->st, "outbox.due_any", a, 2, &one);
+				n->due = rc == 0 && one == 1;
+				n->due_checked_ms = now;
+			}
+			if (!n->due)
+				nd->want = 0;
+			else
+				any = 1;
+		}
+		r->sweep = !stop && now - d->swept_ms >= DISPATCH_SWEEP_MS;
+		r->reclaim = !stop && !d->reclaim_done && now >= d->boot_ms + d->grace_ms;
+		if (r->sweep || r->reclaim)
+			any = 1;
+
+		if (any) {
+			int rc = run_round(d, r);
+			if (rc) {
+				pthread_mutex_lock(&d->mu);
+				fifo_splice(&r->results, &d->results);
+				d->results = r->results;
+				r->results = (struct fifo){NULL, NULL, 0};
+				pthread_mutex_unlock(&d->mu);
+			} else {
+				if (r->sweep)
+					d->swept_ms = now;
+				if (r->reclaim && !r->reclaim_more) {
+					d->reclaim_done = 1;
+					if (r->reclaimed)
+						log_info("dispatch",
+							 "%llu messages left sending by the previous "
+							 "run had no evidence of being sent: queued "
+							 "again",
+							 (unsigned long long)r->reclaimed);
+				}
+				atomic_fetch_add(&d->sent, r->sent);
+				atomic_fetch_add(&d->retried, r->retried);
+				atomic_fetch_add(&d->deferred, r->deferred);
+				atomic_fetch_add(&d->failed, r->failed);
+				atomic_fetch_add(&d->cancelled, r->cancelled);
+				atomic_fetch_add(&d->expired, r->expired);
+				atomic_fetch_add(&d->claimed, r->claimed);
+				atomic_fetch_add(&d->reclaimed, r->reclaimed);
+				fifo_free(&r->results);
+				pthread_mutex_lock(&d->mu);
+				for (int i = 0; i < r->nneeds; i++) {
+					struct need *nd = &r->needs[i];
+					struct dnum *n = nd->num;
+					if (nd->want > 0 && nd->drained)
+						n->due = 0;
+					if (nd->slow)
+						n->slow_until_ms = now + DISPATCH_SLOW_MS;
+					if (nd->pause)
+						n->paused = 1;
+					for (int p = 0; p < 2; p++) {
+						if (d->stop || n->paused) {
+							for (struct job *j = nd->jobs[p].head; j;
+							     j = j->next)
+								j->res = JR_RELEASE;
+							fifo_splice(&d->results, &nd->jobs[p]);
+						} else {
+							fifo_splice(&n->q[p], &nd->jobs[p]);
+						}
+					}
+					if (n->paused)
+						release_queued(d, n);
+				}
+				d->kick = 1;
+				pthread_cond_signal(&d->sender_cv);
+				pthread_mutex_unlock(&d->mu);
+			}
+			round_reset_counts(r);
+		}
+		if (stop) {
+			pthread_mutex_lock(&d->mu);
+			int left = d->results.n;
+			sender_done = d->sender_done;
+			pthread_mutex_unlock(&d->mu);
+			if (sender_done && left == 0 && r->results.n == 0)
+				break;
+		}
+		if (!stop && now - d->reloaded_ms >= DISPATCH_RELOAD_MS) {
+			reload_numbers(d, now);
+			d->reloaded_ms = now;
+		}
+	}
+	free(r);
+	return NULL;
+}
+
+/* ---- template synchronisation ---- */
+
+static void *syncer_main(void *arg)
+{
+	struct dispatch *d = arg;
+	for (;;) {
+		int n = 0;
+		int rc = template_sync(d->st, d->key, &d->wcfg, NULL, &n);
+		if (rc)
+			log_warn("dispatch", "template synchronisation failed: %s", cw_strerror(rc));
+		else
+			log_info("dispatch", "template registry synchronised: %d templates", n);
+		pthread_mutex_lock(&d->mu);
+		if (!d->stop) {
+			struct timespec ts;
+			deadline_in(&ts, DISPATCH_TEMPLATE_SYNC_MS * 1000000LL);
+			pthread_cond_timedwait(&d->sync_cv, &d->mu, &ts);
+		}
+		int stop = d->stop;
+		pthread_mutex_unlock(&d->mu);
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+/* ---- life cycle ---- */
+
+struct dispatch *dispatch_new(struct store *st, const uint8_t key[SEC_KEY_BYTES],
+			      const struct wa_client_config *wcfg)
+{
+	struct dispatch *d = xcalloc(1, sizeof *d);
+	d->st = st;
+	memcpy(d->key, key, SEC_KEY_BYTES);
+	if (wcfg)
+		d->wcfg = *wcfg;
+	d->graph_url = xstrdup(d->wcfg.graph_url);
+	d->api_version = xstrdup(d->wcfg.api_version);
+	d->wcfg.graph_url = d->graph_url;
+	d->wcfg.api_version = d->api_version;
+	if (d->wcfg.max_inflight < DISPATCH_INFLIGHT)
+		d->wcfg.max_inflight = DISPATCH_INFLIGHT;
+	d->client = wa_client_new(&d->wcfg);
+	if (!d->client) {
+		log_error("dispatch", "the Cloud API client cannot be configured (graph_url %s)",
+			  d->graph_url ? d->graph_url : WA_CLIENT_DEFAULT_GRAPH_URL);
+		free(d->graph_url);
+		free(d->api_version);
+		free(d);
+		return NULL;
+	}
+	outbox_retry_defaults(&d->retry);
+	d->grace_ms = DISPATCH_GRACE_MS;
+	const char *g = getenv("CAREWIRE_DISPATCH_GRACE_MS");
+	if (g && *g) {
+		char *end = NULL;
+		long long v = strtoll(g, &end, 10);
+		if (end && !*end && v >= 0)
+			d->grace_ms = v;
+	}
+	d->template_sync = 1;
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->keeper_cv, NULL);
+	pthread_cond_init(&d->sender_cv, NULL);
+	pthread_cond_init(&d->sync_cv, NULL);
+	d->pair_key = xcalloc(DISPATCH_PAIR_SLOTS, sizeof *d->pair_key);
+	d->pair_at = xcalloc(DISPATCH_PAIR_SLOTS, sizeof *d->pair_at);
+	return d;
+}
+
+void dispatch_set_grace(struct dispatch *d, int64_t ms)
+{
+	d->grace_ms = ms < 0 ? 0 : ms;
+}
+
+void dispatch_set_retry(struct dispatch *d, const struct outbox_retry *r)
+{
+	d->retry = *r;
+}
+
+void dispatch_set_template_sync(struct dispatch *d, int on)
+{
+	d->template_sync = on;
+}
+
+int dispatch_start(struct dispatch *d)
+{
+	if (!d)
+		return CW_EINVAL;
+	d->boot_ms = time_now_ms();
+	int64_t orphans = 0;
+	struct store_val a[] = {SV_INT(d->boot_ms)};
+	if (store_query_int(d->st, "outbox.count_sending", a, 1, &orphans) == 0 && orphans > 0)
+		log_info("dispatch",
+			 "%lld messages were being sent when carewire stopped: waiting up to %lld ms "
+			 "for their status webhooks before sending them again",
+			 (long long)orphans, (long long)d->grace_ms);
+	else
+		d->reclaim_done = 1;
+	if (pthread_create(&d->keeper, NULL, keeper_main, d) != 0)
+		return CW_EINTERNAL;
+	d->keeper_on = 1;
+	if (pthread_create(&d->sender, NULL, sender_main, d) != 0)
+		return CW_EINTERNAL;
+	d->sender_on = 1;
+	if (d->template_sync) {
+		if (pthread_create(&d->syncer, NULL, syncer_main, d) != 0)
+			return CW_EINTERNAL;
+		d->syncer_on = 1;
+	}
+	return 0;
+}
+
+void dispatch_wake(struct dispatch *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->wake = 1;
+	pthread_cond_signal(&d->keeper_cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+void dispatch_get_stats(struct dispatch *d, struct dispatch_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!d)
+		return;
+	out->claimed = atomic_load(&d->claimed);
+	out->requests = atomic_load(&d->requests);
+	out->sent = atomic_load(&d->sent);
+	out->retried = atomic_load(&d->retried);
+	out->deferred = atomic_load(&d->deferred);
+	out->failed = atomic_load(&d->failed);
+	out->cancelled = atomic_load(&d->cancelled);
+	out->expired = atomic_load(&d->expired);
+	out->reclaimed = atomic_load(&d->reclaimed);
+	pthread_mutex_lock(&d->mu);
+	out->inflight = d->inflight;
+	for (int i = 0; i < d->nnums; i++)
+		out->queued += d->nums[i]->q[0].n + d->nums[i]->q[1].n;
+	pthread_mutex_unlock(&d->mu);
+}
+
+void dispatch_free(struct dispatch *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->stop = 1;
+	pthread_cond_broadcast(&d->keeper_cv);
+	pthread_cond_broadcast(&d->sender_cv);
+	pthread_cond_broadcast(&d->sync_cv);
+	if (!d->sender_on)
+		d->sender_done = 1;
+	pthread_mutex_unlock(&d->mu);
+	if (d->sender_on)
+		pthread_join(d->sender, NULL);
+	if (d->keeper_on)
+		pthread_join(d->keeper, NULL);
+	if (d->syncer_on)
+		pthread_join(d->syncer, NULL);
+	wa_client_free(d->client);
+	fifo_free(&d->results);
+	for (int i = 0; i < d->nnums; i++) {
+		struct dnum *n = d->nums[i];
+		fifo_free(&n->q[0]);
+		fifo_free(&n->q[1]);
+		if (n->token) {
+			memset(n->token, 0, strlen(n->token));
+			free(n->token);
+		}
+		free(n);
+	}
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->keeper_cv);
+	pthread_cond_destroy(&d->sender_cv);
+	pthread_cond_destroy(&d->sync_cv);
+	free(d->pair_key);
+	free(d->pair_at);
+	free(d->graph_url);
+	free(d->api_version);
+	memset(d->key, 0, sizeof d->key);
+	free(d);
+}
