@@ -13,6 +13,11 @@ int cli_migrate(int argc, char **argv);
 int cli_org_create(int argc, char **argv);
 int cli_number_add(int argc, char **argv);
 int cli_apikey_create(int argc, char **argv);
+int cli_import_contacts(int argc, char **argv);
+int cli_import_fhir(int argc, char **argv);
+int cli_audit_verify(int argc, char **argv);
+int cli_segment(int argc, char **argv);
+int cli_journey_check(int argc, char **argv);
 int cli_agent_create(int argc, char **argv);
 
 #endif

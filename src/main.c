@@ -64,6 +64,18 @@ static const struct command commands[] = {
 	 "agent create --org ID --email E --role admin|agent|viewer [--name N] "
 	 "[--password-file F] [-c FILE]",
 	 "create a dashboard account (password from the file or standard input)"},
+	{"journey", "check", cli_journey_check, "journey check FILE.json [FILE.json ...]",
+	 "check journey definitions (errors name the step and the field)"},
+	{"segment", NULL, cli_segment,
+	 "segment 'QUERY' [--purpose P] [--org ID] [--json] [-c FILE]",
+	 "count a segment's contacts, show a sample and, for a purpose, who policy excludes"},
+	{"import", "contacts", cli_import_contacts,
+	 "import contacts FILE.csv [--org ID] [-c FILE]",
+	 "import or update contacts from CSV (errors per line; exit 1 if any line failed)"},
+	{"import", "fhir", cli_import_fhir, "import fhir BUNDLE.json [--org ID] [-c FILE]",
+	 "import the Patients of a FHIR R4 Bundle (or one Patient) as contacts"},
+	{"audit", "verify", cli_audit_verify, "audit verify [-c FILE]",
+	 "check the audit log's hash chain (exit 1 naming the first bad entry)"},
 	{"version", NULL, cmd_version, "version", "print the version"},
 	{"help", NULL, cmd_help, "help", "this list"},
 };

@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/err.h"
@@ -113,6 +117,58 @@ fail:
 	return rc ? 1 : 0;
 }
 
+/* Makes cfg's [server] listen name a fixed port and writes it to *port: a
+ * port of 0 becomes a free one, found by binding it once. 0 or CW_EIO. */
+static int demo_resolve_port(struct config *cfg, int *port)
+{
+	const char *listen = cfg->server.listen;
+	const char *colon = listen ? strrchr(listen, ':') : NULL;
+	if (!colon)
+		return CW_EINVAL;
+	char *end = NULL;
+	long p = strtol(colon + 1, &end, 10);
+	if (!end || *end || p < 0 || p > 65535)
+		return CW_EINVAL;
+	if (p > 0) {
+		*port = (int)p;
+		return 0;
+	}
+	char host[256];
+	size_t hlen = (size_t)(colon - listen);
+	if (hlen >= sizeof host)
+		return CW_EINVAL;
+	memcpy(host, listen, hlen);
+	host[hlen] = '\0';
+	char bare[256];
+	snprintf(bare, sizeof bare, "%s", host);
+	if (bare[0] == '[') { /* "[::1]" */
+		size_t n = strlen(bare);
+		memmove(bare, bare + 1, n);
+		if (n >= 2 && bare[n - 2] == ']')
+			bare[n - 2] = '\0';
+	}
+	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai = NULL;
+	if (getaddrinfo(bare[0] ? bare : NULL, "0", &hints, &ai) != 0 || !ai)
+		return CW_EIO;
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof sa;
+	int ok = fd >= 0 && bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		 getsockname(fd, (struct sockaddr *)&sa, &salen) == 0;
+	freeaddrinfo(ai);
+	if (fd >= 0)
+		close(fd);
+	if (!ok)
+		return CW_EIO;
+	*port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+					       : ((struct sockaddr_in *)&sa)->sin_port);
+	char fixed[300];
+	snprintf(fixed, sizeof fixed, "%s:%d", host, *port);
+	set_str(&cfg->server.listen, fixed);
+	return 0;
+}
+
 int cli_demo(int argc, char **argv)
 {
 	const char *file = NULL, *listen = NULL, *data = NULL;
@@ -146,16 +202,18 @@ int cli_demo(int argc, char **argv)
 	struct sim *sim = NULL;
 	char secret[65], verify[65], token[65];
 
+	/* The port must be known before the app's client is configured, and
+	 * every route table mounted before the server starts (the server
+	 * refuses later mounts): a listen port of 0 is resolved first. */
+	int port = 0;
+	rc = demo_resolve_port(&cfg, &port);
+	if (rc)
+		goto fail;
 	srv = http_server_new(cfg.server.listen, cfg.server.threads);
 	if (!srv) {
 		rc = CW_EIO;
 		goto fail;
 	}
-	/* The port must be known before the app's client is configured. */
-	rc = http_server_start(srv);
-	if (rc)
-		goto fail;
-	int port = http_server_port(srv);
 	char graph[128], hook[160];
 	snprintf(graph, sizeof graph, "http://127.0.0.1:%d/graph", port);
 	snprintf(hook, sizeof hook, "http://127.0.0.1:%d/webhooks/whatsapp", port);
@@ -196,6 +254,9 @@ int cli_demo(int argc, char **argv)
 	const char *root = web_root();
 	if (root && (web = http_static_new(root)) != NULL)
 		http_server_mount(srv, static_routes, web);
+	rc = http_server_start(srv);
+	if (rc)
+		goto fail;
 	rc = sim_start(sim);
 	if (rc)
 		goto fail;

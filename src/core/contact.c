@@ -1105,19 +1105,20 @@ json_t *contact_json(const struct contact *c)
 }
 
 /* Audits a read of id; an id that is not an id at all (garbage in a URL)
- * is not worth an entry. */
-static void audit_read(struct store *st, const char *org_id, const char *id, const char *actor,
+ * is not worth an entry. Returns 0 or the audit's error: a read whose
+ * entry cannot be written is refused. */
+static int audit_read(struct store *st, const char *org_id, const char *id, const char *actor,
 		       const char *action, const char *outcome, const char *detail)
 {
 	if (!actor || !id_valid(id))
-		return;
+		return 0;
 	struct audit_entry e = {.org_id = org_id,
 				.actor = actor,
 				.action = action,
 				.subject = id,
 				.outcome = outcome,
 				.detail = detail};
-	audit_record(st, &e);
+	return audit_record(st, &e);
 }
 
 int contact_read(struct store *st, const char *org_id, const char *id, const char *actor,
@@ -1130,10 +1131,11 @@ int contact_read(struct store *st, const char *org_id, const char *id, const cha
 		audit_read(st, org_id, id, actor, "contact.read", "not_found", NULL);
 	if (rc)
 		return rc;
-	*out = contact_json(&c);
+	rc = audit_read(st, org_id, id, actor, "contact.read", "ok", NULL);
+	if (rc == 0)
+		*out = contact_json(&c);
 	contact_release(&c);
-	audit_read(st, org_id, id, actor, "contact.read", "ok", NULL);
-	return 0;
+	return rc;
 }
 
 /* ---- listing ---- */
@@ -1183,14 +1185,15 @@ int contact_list(struct store *st, const char *org_id, const char *query, const 
 	if (!st || !org_id || !items || !next || !actor || limit < 1 || limit > CONTACT_LIST_MAX)
 		return CW_EINVAL;
 	*items = NULL;
+	char after[ID_SIZE] = "";
+	if (after_id) /* copied first: next may be the same buffer */
+		snprintf(after, sizeof after, "%s", after_id);
 	next[0] = '\0';
 	struct id_list l = {xcalloc((size_t)limit + 1, ID_SIZE), 0, limit + 1};
 	int rc;
 	if (!query || !*query) {
-		struct store_val a[] = {SV_TEXT(after_id), SV_INT(limit + 1)};
-		struct store_val q[] = {SV_TEXT(org_id), a[0], a[1]};
-		struct contact scratch;
-		(void)scratch;
+		struct store_val q[] = {SV_TEXT(org_id), SV_TEXT(after_id ? after : NULL),
+					SV_INT(limit + 1)};
 		rc = store_query(st, "contact.list", q, 3, id_list_cb, &l);
 	} else {
 		struct segment *seg = NULL;
@@ -1198,7 +1201,7 @@ int contact_list(struct store *st, const char *org_id, const char *query, const 
 		if (rc == 0) {
 			struct segment_sql sql;
 			rc = segment_select_ids_sql(seg, store_dialect(st), org_id, time_now_ms(),
-						    after_id, limit + 1, &sql);
+						    after_id ? after : NULL, limit + 1, &sql);
 			if (rc == 0)
 				rc = store_query_sql(st, sql.sql, sql.args, sql.nargs, id_list_cb,
 						     &l);
@@ -1335,8 +1338,16 @@ static int erase_webhooks(struct store_tx *tx, const char *digits)
 
 static int erase_fn(struct store_tx *tx, void *ud)
 {
-	static const char *const per_contact[] = {
-	    "contact.erase_messages", "contact.erase_outbox", "contact.erase_consent_evidence"};
+	/* statements over (org_id, contact_id[, now]) */
+	static const struct {
+		const char *stmt;
+		size_t nargs;
+	} per_contact[] = {
+	    {"contact.erase", 3},
+	    {"contact.erase_messages", 3},
+	    {"contact.erase_outbox", 3},
+	    {"contact.erase_consent_evidence", 2},
+	};
 	struct erase_ctx *c = ud;
 	struct contact cur;
 	memset(&cur, 0, sizeof cur);
@@ -1370,9 +1381,8 @@ static int erase_fn(struct store_tx *tx, void *ud)
 	if (rc)
 		goto out;
 	struct store_val a[] = {SV_TEXT(c->org_id), SV_TEXT(c->id), SV_INT(now)};
-	rc = store_tx_exec(tx, "contact.erase", a, 3, NULL);
 	for (size_t i = 0; rc == 0 && i < sizeof per_contact / sizeof per_contact[0]; i++)
-		rc = store_tx_exec(tx, per_contact[i], a, i == 2 ? 2 : 3, NULL);
+		rc = store_tx_exec(tx, per_contact[i].stmt, a, per_contact[i].nargs, NULL);
 	struct store_val one[] = {SV_TEXT(c->id)};
 	if (rc == 0)
 		rc = store_tx_exec(tx, "contact.tags_clear", one, 1, NULL);
@@ -1511,7 +1521,11 @@ int contact_export(struct store *st, const char *org_id, const char *id, const c
 	json_object_set_new(o, "messages", msgs);
 	json_object_set_new(o, "decisions", decisions);
 	json_object_set_new(o, "exported_at", jtime(time_now_ms()));
-	audit_read(st, org_id, id, actor, "contact.export", "ok", "json");
+	rc = audit_read(st, org_id, id, actor, "contact.export", "ok", "json");
+	if (rc) {
+		json_decref(o);
+		return rc;
+	}
 	*out = o;
 	return 0;
 fail:

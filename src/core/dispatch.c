@@ -33,6 +33,7 @@
 
 #include "base/alloc.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/time.h"
 #include "core/org.h"
@@ -235,10 +236,13 @@ static int queue_target(int rate)
 
 /* ---- the token bucket ---- */
 
+/* 1 % of a second's tokens, and never under 1.5: a sender that looks a
+ * little late keeps the fraction of a token it would otherwise lose, while
+ * no one-second window gets more than one message over the rate. */
 static double bucket_burst(double rate)
 {
 	double b = rate / 100.0;
-	return b < 1.0 ? 1.0 : b;
+	return b < 1.5 ? 1.5 : b;
 }
 
 void dispatch_bucket_init(struct dispatch_bucket *b, double rate, int64_t now_ns)
@@ -340,7 +344,7 @@ static void on_sent(const struct wa_send_result *r, void *ud)
 							  : wa_err_lookup(WA_ERR_CODE_BAD_RESPONSE);
 		j->res = JR_FAILED;
 		j->code = r->error.code ? r->error.code : e->code;
-		snprintf(j->title, sizeof j->title, "%s",
+		snprintf(j->title, sizeof j->title, "%.127s",
 			 r->error.message[0] ? r->error.message : e->title);
 	}
 	pthread_mutex_lock(&d->mu);

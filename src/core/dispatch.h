@@ -67,8 +67,10 @@ void dispatch_get_stats(struct dispatch *d, struct dispatch_stats *out);
 /* ---- the token bucket (plain data; one per phone number) ----
  *
  * rate tokens per second, at most burst of them saved up: in any window of
- * T seconds at most burst + rate * T sends start. burst is rate / 100 (at
- * least 1), so no one-second window goes over the rate by more than 1 %. */
+ * T seconds at most burst + rate * T sends start. burst is rate / 100, and
+ * at least 1.5 (so a sender that looks late loses no fraction of a token):
+ * no one-second window goes over the rate by more than 1 %, or by one
+ * message below 150 a second. */
 struct dispatch_bucket {
 	double rate;   /* tokens per second */
 	double burst;  /* the most tokens kept */

@@ -462,7 +462,8 @@ static int on_preference(struct store_tx *tx, const struct webhook_event *ev, co
 	    !p->value)
 		return 0;
 	int stop = strcasecmp(p->value, "stop") == 0;
-	if (!stop && strcasecmp(p->value, "resume") != 0)
+	int signup = strcasecmp(p->value, "signup") == 0;
+	if (!stop && !signup && strcasecmp(p->value, "resume") != 0)
 		return 0;
 	char contact_id[ID_SIZE] = "";
 	const char *keys[2] = {p->wa_id, p->user_id};
@@ -480,9 +481,20 @@ static int on_preference(struct store_tx *tx, const struct webhook_event *ev, co
 	int64_t now = time_now_ms();
 	if (at < now)
 		at = now; /* later than any consent recorded before it arrived */
-	return optout_marketing_stopped_tx(tx, org_id, contact_id, stop,
-					   stop ? "WhatsApp user preference: stop marketing" : NULL,
-					   at, NULL);
+	int rc = optout_marketing_stopped_tx(tx, org_id, contact_id, stop,
+					     stop ? "WhatsApp user preference: stop marketing" : NULL,
+					     at, NULL);
+	if (rc || !signup)
+		return rc;
+	/* Signing up through the organisation's marketing sign-up link is the
+	 * person asking for marketing: a new explicit consent. "resume" only
+	 * lifts WhatsApp's own block. */
+	struct consent_input ci = {.purpose = "marketing",
+				   .status = "granted",
+				   .source = "whatsapp",
+				   .evidence = "WhatsApp marketing sign-up",
+				   .at = at};
+	return consent_record_tx(tx, org_id, contact_id, &ci, "system:optout", NULL);
 }
 
 int optout_on_event(void *ud, struct store_tx *tx, const struct webhook_event *ev,

@@ -15,10 +15,12 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/sec.h"
 #include "base/time.h"
 #include "core/ingest.h"
+#include "core/optout.h"
 #include "wa/errors.h"
 #include "wa/msg.h"
 #include "base/banned.h"
@@ -259,13 +261,13 @@ int outbox_finish_tx(struct store_tx *tx, const char *id, int attempts, const ch
 static int finish_failed(struct store_tx *tx, const struct row *x, int64_t code,
 			 const char *title, int64_t now)
 {
-	int64_t *cp = code < 0 ? NULL : &code;
-	struct store_val a[] = {SV_TEXT(x->id), SV_TEXT("failed"), cp ? SV_INT(code) : SV_NULL,
+	/* Negative codes are wa/errors.h pseudo codes (no answer, ...). */
+	struct store_val a[] = {SV_TEXT(x->id), SV_TEXT("failed"), SV_INT(code),
 				SV_TEXT(title),	SV_INT(now),	  SV_NULL};
 	int rc = store_tx_exec(tx, "outbox.finish", a, 6, NULL);
 	if (rc)
 		return rc;
-	return message_status(tx, x->id, "failed", cp, title, now);
+	return message_status(tx, x->id, "failed", &code, title, now);
 }
 
 int outbox_sent_tx(struct store_tx *tx, const char *id, int attempts, const char *wamid,
@@ -310,7 +312,7 @@ static int requeue(struct store_tx *tx, const struct row *x, const char *state,
 	struct store_val a[] = {SV_TEXT(x->id),
 				SV_TEXT(state),
 				SV_INT(not_before),
-				code < 0 ? SV_NULL : SV_INT(code),
+				SV_INT(code),
 				SV_TEXT(title),
 				SV_INT(now),
 				SV_INT(pair_delta),
@@ -340,7 +342,11 @@ static int withdraw_marketing(struct store_tx *tx, const struct row *x, int64_t 
 	struct store_val a[] = {SV_TEXT(x->org_id),   SV_TEXT(x->contact_id), SV_TEXT("marketing"),
 				SV_TEXT("withdrawn"), SV_TEXT("whatsapp"),    SV_NULL,
 				SV_TEXT(evidence),    SV_INT(now)};
-	return store_tx_exec(tx, "consent.insert", a, 8, NULL);
+	int rc = store_tx_exec(tx, "consent.insert", a, 8, NULL);
+	if (rc)
+		return rc;
+	/* The flag policy reads (marketing_stopped); the withdrawal is ours. */
+	return optout_marketing_stopped_tx(tx, x->org_id, x->contact_id, 1, NULL, now, NULL);
 }
 
 static int use_fallback(struct store_tx *tx, const struct row *x, int64_t now)

@@ -57,4 +57,11 @@ int segpreview_run(struct store *st, const char *org_id, const char *query, int 
  * purpose. Caller json_decref()s. */
 json_t *segpreview_json(const struct segpreview *p);
 
+/* Writes the preview to the audit log in one transaction: an entry
+ * "segment.preview" per contact in the sample (their names were shown),
+ * or one without a subject when the sample is empty. Returns 0 or a store
+ * error. */
+int segpreview_audit(struct store *st, const char *org_id, const char *actor,
+		     const struct segpreview *p);
+
 #endif

@@ -16,6 +16,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "core/audit.h"
 #include "core/orgconf.h"
 #include "core/outbox.h"
 #include "wa/msg.h"
@@ -125,17 +126,21 @@ static int tx_int(struct store_tx *tx, const char *stmt, const struct store_val 
  * purpose at now. The message itself is read later (message_info). */
 static int load_inputs(struct store_tx *tx, const char *org_id, const char *contact_id,
 		       const char *number_id, enum policy_purpose purpose, int64_t now,
-		       struct inputs *in)
+		       struct inputs *in, const char **field)
 {
 	int rc = orgconf_get_tx(tx, org_id, &in->conf);
-	if (rc)
+	if (rc) {
+		*field = "org_id";
 		return rc;
+	}
 	struct store_val c[] = {SV_TEXT(org_id), SV_TEXT(contact_id)};
 	rc = store_tx_query(tx, "send.contact", c, 2, contact_cb, in);
 	if (rc < 0)
 		return rc;
-	if (!in->found)
+	if (!in->found) {
+		*field = "contact_id";
 		return CW_ENOTFOUND;
+	}
 	struct store_val cs[] = {SV_TEXT(contact_id)};
 	rc = store_tx_query(tx, "send.consents", cs, 1, consent_cb, in);
 	if (rc < 0)
@@ -144,8 +149,10 @@ static int load_inputs(struct store_tx *tx, const char *org_id, const char *cont
 	rc = store_tx_query(tx, "send.number", n, 3, number_cb, in);
 	if (rc < 0)
 		return rc;
-	if (!in->have_number)
+	if (!in->have_number) {
+		*field = "number_id";
 		return CW_ENOTFOUND;
+	}
 	struct store_val w[] = {SV_TEXT(in->number_id), SV_TEXT(contact_id)};
 	rc = store_tx_query(tx, "window.get", w, 2, window_cb, in);
 	if (rc < 0)
@@ -315,22 +322,16 @@ static int tpl_cb(void *ud, const struct store_row *row)
 	return 1;
 }
 
-/* The template's status and category from the registry: by name and exact
- * language, then a regional variant of a bare language ("en" → "en_US"). */
+/* The template's status and category from the registry, in exactly the
+ * language the message names: Meta matches the code exactly, so "en" is
+ * not "en_US". */
 static int load_template(struct store_tx *tx, const char *org_id, const char *waba_id,
 			 const char *name, const char *lang, struct tpl_row *t)
 {
 	struct store_val a[] = {SV_TEXT(org_id), SV_TEXT(waba_id[0] ? waba_id : NULL),
 				SV_TEXT(name), SV_TEXT(lang)};
 	int rc = store_tx_query(tx, "template.get", a, 4, tpl_cb, t);
-	if (rc < 0)
-		return rc;
-	if (!t->found && !strchr(lang, '_')) {
-		rc = store_tx_query(tx, "template.get_lang", a, 4, tpl_cb, t);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	return rc < 0 ? rc : 0;
 }
 
 /* What policy is told about the message. */
@@ -471,14 +472,50 @@ static void decision_from_row(const struct send_decision_row *r, struct policy_d
 
 /* ---- submitting ---- */
 
-static int request_valid(const struct send_request *rq)
+/* The member of rq that is missing or wrong, or NULL when it is whole. */
+static const char *request_problem(const struct send_request *rq)
 {
-	return rq && rq->org_id && *rq->org_id && rq->contact_id && *rq->contact_id &&
-	       rq->producer && *rq->producer && strlen(rq->producer) <= SEND_PRODUCER_MAX &&
-	       rq->idem_key && *rq->idem_key && strlen(rq->idem_key) <= OUTBOX_IDEM_MAX &&
-	       (unsigned)rq->purpose < POLICY_PURPOSE_COUNT && json_is_object(rq->payload) &&
-	       (!rq->fallback || json_is_object(rq->fallback)) &&
-	       (!rq->result_category || strlen(rq->result_category) < SEND_CATEGORY_MAX);
+	if (!rq->org_id || !*rq->org_id)
+		return "org_id";
+	if (!rq->contact_id || !*rq->contact_id)
+		return "contact_id";
+	if (!rq->producer || !*rq->producer || strlen(rq->producer) > SEND_PRODUCER_MAX)
+		return "producer";
+	if (!rq->idem_key || !*rq->idem_key || strlen(rq->idem_key) > OUTBOX_IDEM_MAX)
+		return "idem_key";
+	if ((unsigned)rq->purpose >= POLICY_PURPOSE_COUNT)
+		return "purpose";
+	if (!json_is_object(rq->payload))
+		return "payload";
+	if (rq->fallback && !json_is_object(rq->fallback))
+		return "fallback";
+	if (rq->result_category && strlen(rq->result_category) >= SEND_CATEGORY_MAX)
+		return "result_category";
+	return NULL;
+}
+
+/* Writes the decision to the audit log: ids, codes and names only. */
+static int audit_decision(struct store_tx *tx, const char *org_id, const char *contact_id,
+			  const char *actor, const char *producer, enum policy_purpose purpose,
+			  const char *message_id, const struct policy_decision *d, int64_t now)
+{
+	char who[AUDIT_ACTOR_MAX], detail[AUDIT_DETAIL_MAX];
+	if (!actor) {
+		snprintf(who, sizeof who, "system:%.50s", producer);
+		actor = who;
+	}
+	snprintf(detail, sizeof detail, "reason=%s producer=%.120s message=%s",
+		 policy_reason_code(d->reason), producer,
+		 message_id && *message_id ? message_id : "-");
+	struct audit_entry e = {.org_id = org_id,
+				.actor = actor,
+				.action = "message.decide",
+				.subject = contact_id,
+				.purpose = policy_purpose_name(purpose),
+				.outcome = policy_outcome_name(d->outcome),
+				.detail = detail,
+				.at = now};
+	return audit_record_tx(tx, &e);
 }
 
 /* A copy of body addressed to the contact (a shallow copy: the members are
@@ -521,7 +558,13 @@ int send_submit_tx(struct store_tx *tx, const struct send_request *rq, int64_t n
 	memset(out, 0, sizeof *out);
 	memset(&in, 0, sizeof in);
 	buf_init(&mi.text, SEND_TEXT_MAX);
-	if (!tx || !request_valid(rq)) {
+	const char *field = NULL;
+	if (!tx || !rq) {
+		rc = CW_EINVAL;
+		goto fail;
+	}
+	field = request_problem(rq);
+	if (field) {
 		rc = CW_EINVAL;
 		goto fail;
 	}
@@ -541,7 +584,8 @@ int send_submit_tx(struct store_tx *tx, const struct send_request *rq, int64_t n
 		goto fail;
 	}
 
-	rc = load_inputs(tx, rq->org_id, rq->contact_id, rq->number_id, rq->purpose, now_ms, &in);
+	rc = load_inputs(tx, rq->org_id, rq->contact_id, rq->number_id, rq->purpose, now_ms, &in,
+			 &field);
 	if (rc)
 		goto fail;
 	/* An erased contact has no number to address: the body gets an empty
@@ -549,8 +593,13 @@ int send_submit_tx(struct store_tx *tx, const struct send_request *rq, int64_t n
 	body = addressed(rq->payload, in.to[0] ? in.to : "0");
 	fallback = rq->fallback ? addressed(rq->fallback, in.to[0] ? in.to : "0") : NULL;
 	struct wa_msg_error we;
-	if (!body || (rq->fallback && !fallback) || wa_msg_validate_json(body, &we) != 0 ||
-	    (fallback && wa_msg_validate_json(fallback, &we) != 0)) {
+	if (!body || wa_msg_validate_json(body, &we) != 0) {
+		field = "payload";
+		rc = CW_EINVAL;
+		goto fail;
+	}
+	if ((rq->fallback && !fallback) || (fallback && wa_msg_validate_json(fallback, &we) != 0)) {
+		field = "fallback";
 		rc = CW_EINVAL;
 		goto fail;
 	}
@@ -610,6 +659,10 @@ int send_submit_tx(struct store_tx *tx, const struct send_request *rq, int64_t n
 	rc = store_decision(tx, rq->org_id, rq->contact_id, in.number_id, out->message_id,
 			    rq->producer, rq->purpose, rq->idem_key, rq->result_category, flags,
 			    &out->decision, now_ms, out->decision_id);
+	if (rc)
+		goto fail;
+	rc = audit_decision(tx, rq->org_id, rq->contact_id, rq->actor, rq->producer, rq->purpose,
+			    out->message_id, &out->decision, now_ms);
 fail:
 	orgconf_put(in.conf);
 	json_decref(body);
@@ -618,6 +671,7 @@ fail:
 	if (rc) {
 		struct send_result empty = {.duplicate = 0};
 		*out = empty;
+		out->field = field;
 	}
 	return rc;
 }
@@ -681,7 +735,8 @@ int send_recheck_tx(struct store_tx *tx, const char *org_id, const char *message
 		.time_critical = (prev.row.flags & SEND_F_TIME_CRITICAL) != 0,
 		.is_reply = (prev.row.flags & SEND_F_REPLY) != 0,
 	};
-	rc = load_inputs(tx, org_id, rq.contact_id, rq.number_id, rq.purpose, now_ms, &in);
+	const char *field = NULL;
+	rc = load_inputs(tx, org_id, rq.contact_id, rq.number_id, rq.purpose, now_ms, &in, &field);
 	if (rc)
 		goto fail;
 	rc = decide(tx, &in, &rq, payload, now_ms, &mi, out);
@@ -696,6 +751,9 @@ int send_recheck_tx(struct store_tx *tx, const char *org_id, const char *message
 	char id[ID_SIZE];
 	rc = store_decision(tx, org_id, rq.contact_id, in.number_id, message_id, rq.producer,
 			    rq.purpose, NULL, rq.result_category, flags, out, now_ms, id);
+	if (!rc)
+		rc = audit_decision(tx, org_id, rq.contact_id, "system:dispatch", rq.producer,
+				    rq.purpose, message_id, out, now_ms);
 fail:
 	orgconf_put(in.conf);
 	buf_release(&mi.text);
@@ -734,4 +792,57 @@ int send_decisions_for_message(struct store *st, const char *org_id, const char 
 	struct store_val a[] = {SV_TEXT(org_id), SV_TEXT(message_id), SV_INT(limit)};
 	int rc = store_query(st, "decision.by_message", a, 3, list_cb, &c);
 	return rc < 0 ? rc : 0;
+}
+
+/* ---- the timeline ---- */
+
+static json_t *iso_or_null(const struct store_row *row, int col)
+{
+	char b[TIME_ISO_MAX];
+	if (store_row_is_null(row, col))
+		return json_null();
+	return json_string(time_format_iso(store_row_int(row, col), b));
+}
+
+static json_t *text_or_null(const struct store_row *row, int col)
+{
+	const char *v = store_row_text(row, col);
+	return v ? json_string(v) : json_null();
+}
+
+static int timeline_cb(void *ud, const struct store_row *row)
+{
+	json_t *items = ud;
+	const char *payload = store_row_text(row, 4);
+	json_t *body = payload ? json_loads(payload, 0, NULL) : NULL;
+	json_t *err = json_null();
+	if (!store_row_is_null(row, 8))
+		err = json_pack("{s:I, s:o}", "code", (json_int_t)store_row_int(row, 8), "title",
+				text_or_null(row, 9));
+	json_t *m = json_object();
+	json_object_set_new(m, "id", text_or_null(row, 0));
+	json_object_set_new(m, "direction", text_or_null(row, 1));
+	json_object_set_new(m, "type", text_or_null(row, 2));
+	json_object_set_new(m, "status", text_or_null(row, 3));
+	json_object_set_new(m, "at", iso_or_null(row, 6));
+	json_object_set_new(m, "status_at", iso_or_null(row, 7));
+	json_object_set_new(m, "wamid", text_or_null(row, 5));
+	json_object_set_new(m, "payload", body ? body : json_null());
+	json_object_set_new(m, "error", err ? err : json_null());
+	json_array_append_new(items, m);
+	return 0;
+}
+
+int send_timeline(struct store *st, const char *org_id, const char *contact_id, int limit,
+		  json_t **items)
+{
+	*items = json_array();
+	struct store_val a[] = {SV_TEXT(org_id), SV_TEXT(contact_id), SV_INT(limit)};
+	int rc = store_query(st, "message.timeline", a, 3, timeline_cb, *items);
+	if (rc < 0) {
+		json_decref(*items);
+		*items = NULL;
+		return rc;
+	}
+	return 0;
 }

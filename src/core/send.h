@@ -21,6 +21,9 @@
  *	rc = send_submit_tx(tx, &rq, time_now_ms(), &res);
  *	-> res.decision.outcome, res.message_id ("" when denied)
  *
+ * Every decision is also written to the audit log (core/audit.h) as
+ * "message.decide" with its outcome and reason, in the same transaction.
+ *
  * The idempotency key is the producer's promise that two calls with the
  * same key are one message: the second call returns the first call's
  * decision (and message id) without deciding again, so a retried webhook or
@@ -72,6 +75,9 @@ struct send_request {
 	int time_critical;           /* skips quiet hours only (policy.h) */
 	int is_reply;                /* answers what the person just wrote */
 	int campaign_halted;         /* its campaign was stopped by the quality guard */
+	/* Who asks, for the audit log: "apikey:<id>", "agent:<id>"; NULL is
+	 * "system:<producer>". */
+	const char *actor;
 };
 
 struct send_result {
@@ -84,6 +90,10 @@ struct send_result {
 	/* The free-form payload met a closed window and the fallback template
 	 * was decided on (and queued, when allowed) instead. */
 	int used_fallback;
+	/* When send_submit_tx() fails with CW_ENOTFOUND or CW_EINVAL: the
+	 * request member at fault ("contact_id", "number_id", "org_id",
+	 * "payload", "fallback", "idem_key", ...). Static; NULL otherwise. */
+	const char *field;
 };
 
 /* Decides on rq at now_ms inside tx, stores the decision and queues the
@@ -144,5 +154,14 @@ int send_decisions_list(struct store *st, const char *org_id, const char *contac
 int send_decisions_for_message(struct store *st, const char *org_id, const char *message_id,
 			       int limit, int (*fn)(void *ud, const struct send_decision_row *d),
 			       void *ud);
+
+/* The contact's messages, both directions, newest first, at most limit:
+ * *items gets a new JSON array of {"id","direction","type","status","at",
+ * "status_at","wamid","payload","error"} (payload: the Cloud API body as
+ * stored, null once erased; error: {"code","title"} or null; times
+ * ISO-8601). Not audited: the caller audits the read. Returns 0 or a
+ * store error. */
+int send_timeline(struct store *st, const char *org_id, const char *contact_id, int limit,
+		  json_t **items);
 
 #endif

@@ -7,11 +7,14 @@
 #include "core/template.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "base/alloc.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -1029,7 +1032,7 @@ int template_create(struct store *st, const uint8_t key[SEC_KEY_BYTES],
 	rc = template_shape_parse(components, &sh, err);
 	if (rc)
 		return rc;
-	l = xmalloc_wabas();
+	l = xmalloc(sizeof *l);
 	rc = wabas(st, org_id, l);
 	if (rc)
 		goto fail;
@@ -1238,7 +1241,7 @@ static int sync_fn(struct store_tx *tx, void *ud)
 int template_sync(struct store *st, const uint8_t key[SEC_KEY_BYTES],
 		  const struct wa_client_config *wcfg, const char *org_id, int *count)
 {
-	struct waba_list *l = xmalloc_wabas();
+	struct waba_list *l = xmalloc(sizeof *l);
 	struct wa_client *c = NULL;
 	int first_rc = 0, total = 0;
 	if (count)
@@ -1310,25 +1313,32 @@ static const struct {
 	{"LOCKED", "PAUSED"},		  {"FLAGGED", ""},
 };
 
+/* Runs stmt (template.set_status with a reason, or set_category /
+ * set_quality) on the template the event names: by Meta's id first, then by
+ * name and language (a template registered before its id was known). */
 static int update(struct store_tx *tx, const char *stmt, const struct webhook_event *ev,
-		  const char *lang, const char *value, const char *reason, int64_t now)
+		  const char *lang, const char *value, int with_reason, const char *reason,
+		  int64_t now)
 {
 	const struct webhook_template *t = &ev->tmpl;
 	int64_t changes = 0;
-	int rc;
 	for (int by_name = 0; by_name < 2 && changes == 0; by_name++) {
 		const char *mid = by_name ? NULL : t->message_template_id;
 		if (!by_name && !mid)
 			continue;
 		if (by_name && (!t->name || !lang))
 			break;
-		struct store_val a[] = {SV_TEXT(ev->waba_id), SV_TEXT(mid),   SV_TEXT(t->name),
-					SV_TEXT(lang),	      SV_TEXT(value), SV_TEXT(reason),
-					SV_INT(now)};
-		size_t n = reason || strcmp(stmt, "template.set_status") == 0 ? 7 : 6;
-		if (n == 6)
+		struct store_val a[7] = {SV_TEXT(ev->waba_id), SV_TEXT(mid), SV_TEXT(t->name),
+					 SV_TEXT(lang), SV_TEXT(value)};
+		size_t n = 6;
+		if (with_reason) {
+			a[5] = SV_TEXT(reason);
+			a[6] = SV_INT(now);
+			n = 7;
+		} else {
 			a[5] = SV_INT(now);
-		rc = store_tx_exec(tx, stmt, a, n, &changes);
+		}
+		int rc = store_tx_exec(tx, stmt, a, n, &changes);
 		if (rc)
 			return rc;
 	}
@@ -1358,20 +1368,22 @@ int template_on_event(void *ud, struct store_tx *tx, const struct webhook_event 
 			if (strcasecmp(t->event, events[i].event) != 0)
 				continue;
 			if (!events[i].status[0])
-				return update(tx, "template.set_quality", ev, l, "RED", NULL, now);
+				return update(tx, "template.set_quality", ev, l, "RED", 0, NULL, now);
 			const char *why = t->rejection_reason ? t->rejection_reason : t->reason;
 			if (why && strcmp(why, "NONE") == 0)
 				why = NULL;
-			return update(tx, "template.set_status", ev, l, events[i].status, why, now);
+			return update(tx, "template.set_status", ev, l, events[i].status, 1, why,
+				      now);
 		}
 		return 0;
 	}
 	if (ev->kind == WH_TEMPLATE_CATEGORY) {
 		const char *cat = category_norm(t->new_category ? t->new_category
 							 : t->correct_category);
-		return cat ? update(tx, "template.set_category", ev, l, cat, NULL, now) : 0;
+		return cat ? update(tx, "template.set_category", ev, l, cat, 0, NULL, now) : 0;
 	}
 	return t->new_quality_score
-		       ? update(tx, "template.set_quality", ev, l, t->new_quality_score, NULL, now)
+		       ? update(tx, "template.set_quality", ev, l, t->new_quality_score, 0, NULL,
+				now)
 		       : 0;
 }

@@ -10,7 +10,15 @@
 
 static const struct http_route *const tables[] = {
 	webhook_routes,
+	api_contacts_routes,
+	api_audit_routes,
+	api_fhir_routes,
 	api_auth_routes,
+	api_templates_routes,
+	api_windows_routes,
+	api_messages_routes,
+	api_segments_routes,
+	api_conversations_routes,
 };
 
 /* One carewire process serves one HTTP server; /metrics reads its counters. */

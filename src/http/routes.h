@@ -10,7 +10,15 @@
 #include "http/server.h"
 
 extern const struct http_route webhook_routes[];
+extern const struct http_route api_contacts_routes[];
+extern const struct http_route api_audit_routes[];
+extern const struct http_route api_fhir_routes[];
 extern const struct http_route api_auth_routes[];
+extern const struct http_route api_templates_routes[];
+extern const struct http_route api_windows_routes[];
+extern const struct http_route api_messages_routes[];
+extern const struct http_route api_segments_routes[];
+extern const struct http_route api_conversations_routes[];
 
 /* Mounts the webhook receiver, /healthz, /metrics and the /api/v1 tables on
  * srv with app as user data. */

@@ -386,12 +386,276 @@ static const char m0003_contacts_audit[] =
 	/* contact listings page through live contacts in id order */
 	"CREATE INDEX contacts_org_live ON contacts (org_id, id) WHERE erased_at IS NULL;\n";
 
+/* 0007: the shared inbox — one live conversation per (number, contact) that
+ * a person of the team answers, and one row per first response for the
+ * first-response-time figures (core/conversation.c, docs/inbox.md).
+ *
+ * status: open (the person wrote and waits for the team), pending (the team
+ * answered; waiting for the person), closed. At most one conversation per
+ * (number, contact) is not closed (conversations_live). first_inbound_at is
+ * the first unanswered inbound message of the current waiting period (NULL
+ * when no one waits); auto_reply_until is the opening time of the closed
+ * period the out-of-hours reply was sent for, so it goes once per period.
+ * assignee is an agent id or an API key id of the organisation. */
+/* clang-format off */
+static const char m0007_inbox[] =
+	"CREATE TABLE conversations ("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT NOT NULL REFERENCES orgs(id),"
+	" number_id TEXT NOT NULL REFERENCES numbers(id),"
+	" contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,"
+	" status TEXT NOT NULL CHECK (status IN ('open','pending','closed')),"
+	" assignee TEXT,"
+	" handoff TEXT NOT NULL CHECK (handoff IN ('button','unhandled')),"
+	" opened_at INTEGER NOT NULL,"
+	" first_inbound_at INTEGER,"
+	" first_response_at INTEGER,"
+	" closed_at INTEGER,"
+	" last_message_at INTEGER NOT NULL,"
+	" last_inbound_at INTEGER,"
+	" unread INTEGER NOT NULL DEFAULT 0 CHECK (unread >= 0),"
+	" auto_reply_until INTEGER,"
+	" updated_at INTEGER NOT NULL);\n"
+	"CREATE UNIQUE INDEX conversations_live ON conversations (number_id, contact_id)"
+	" WHERE status <> 'closed';\n"
+	"CREATE INDEX conversations_org ON conversations (org_id, status, last_message_at);\n"
+	"CREATE INDEX conversations_assignee ON conversations (org_id, assignee, status);\n"
+	"CREATE INDEX conversations_contact ON conversations (contact_id);\n"
+	"CREATE INDEX conversations_waiting ON conversations (org_id, first_inbound_at)"
+	" WHERE first_inbound_at IS NOT NULL;\n"
+
+	/* One sample per waiting period a person of the team answered:
+	 * waited_ms is wall-clock time, business_ms only the time inside
+	 * business hours (what the target is about). */
+	"CREATE TABLE first_responses ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" org_id TEXT NOT NULL REFERENCES orgs(id),"
+	" conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+	" responder TEXT NOT NULL,"
+	" inbound_at INTEGER NOT NULL,"
+	" response_at INTEGER NOT NULL,"
+	" waited_ms INTEGER NOT NULL CHECK (waited_ms >= 0),"
+	" business_ms INTEGER NOT NULL CHECK (business_ms >= 0),"
+	" target_ms INTEGER NOT NULL CHECK (target_ms > 0),"
+	" within_target INTEGER NOT NULL CHECK (within_target IN (0, 1)));\n"
+	"CREATE INDEX first_responses_org ON first_responses (org_id, response_at);\n"
+	"CREATE INDEX first_responses_conversation ON first_responses (conversation_id);\n";
+/* clang-format on */
+
+/* 0006: journeys and campaigns (core/journey.c, core/sched.c,
+ * core/campaign.c, core/events.c; docs/journeys.md).
+ *
+ * journeys holds every version of every definition (a version is never
+ * changed; editing makes the next one) and journey_heads which one is
+ * current per key, with the key's status. journey_triggers indexes what
+ * starts the current version (an event type, a folded keyword, the first
+ * message of a new contact). journey_runs is one row per run: its step, its
+ * variables, what it waits for. timers is the scheduler's durable due-time
+ * index: one row per (kind, ref), so a run waiting on a timer costs a row,
+ * not a thread. journey_sends links every send of a step to its decision
+ * and message; journey_events logs entries, replies, taps and branches for
+ * analytics; journey_responses keeps saved answers (ratings, comments).
+ * events are what other systems reported (POST /api/v1/events, amoCRM),
+ * campaigns a journey started for a segment, integration_secrets the URL
+ * secrets of inbound integrations (stored as SHA-256), handoffs the
+ * conversations handed to a team. */
+/* clang-format off */
+static const char m0006_journeys[] =
+	"CREATE TABLE journeys ("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT NOT NULL REFERENCES orgs(id),"
+	" key TEXT NOT NULL,"
+	" version INTEGER NOT NULL CHECK (version > 0),"
+	" name TEXT NOT NULL,"
+	" purpose TEXT NOT NULL CHECK (purpose IN"
+	"  ('service','reminders','results','surveys','marketing')),"
+	" definition TEXT NOT NULL CHECK (json_valid(definition)),"
+	" digest TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" created_by TEXT,"
+	" UNIQUE (org_id, key, version));\n"
+	"CREATE TABLE journey_heads ("
+	" org_id TEXT NOT NULL REFERENCES orgs(id),"
+	" key TEXT NOT NULL,"
+	" current_id TEXT NOT NULL REFERENCES journeys(id),"
+	" version INTEGER NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('active','paused','archived')),"
+	" hidden INTEGER NOT NULL DEFAULT 0 CHECK (hidden IN (0, 1)),"
+	" updated_at INTEGER NOT NULL,"
+	" PRIMARY KEY (org_id, key)) WITHOUT ROWID;\n"
+	"CREATE TABLE journey_triggers ("
+	" org_id TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('event','keyword','new_contact')),"
+	" match TEXT NOT NULL,"
+	" key TEXT NOT NULL,"
+	" PRIMARY KEY (org_id, kind, match, key)) WITHOUT ROWID;\n"
+
+	"CREATE TABLE journey_runs ("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT NOT NULL REFERENCES orgs(id),"
+	" journey_id TEXT NOT NULL REFERENCES journeys(id),"
+	" key TEXT NOT NULL,"
+	" version INTEGER NOT NULL,"
+	" contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,"
+	" number_id TEXT,"
+	" campaign_id TEXT,"
+	" subject TEXT,"
+	" state TEXT NOT NULL CHECK (state IN"
+	"  ('queued','running','waiting','done','cancelled','failed','skipped')),"
+	" wait_kind TEXT CHECK (wait_kind IS NULL OR wait_kind IN ('reply','timer','webhook')),"
+	" step TEXT,"
+	" seq INTEGER NOT NULL DEFAULT 0,"
+	" due_at INTEGER,"
+	" last_send TEXT," /* the step of the last message sent: replies are about it */
+	" vars TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(vars)),"
+	" event TEXT CHECK (event IS NULL OR json_valid(event)),"
+	" pending TEXT CHECK (pending IS NULL OR json_valid(pending)),"
+	" trigger TEXT NOT NULL,"
+	" negative INTEGER NOT NULL DEFAULT 0,"
+	" end_reason TEXT,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" ended_at INTEGER);\n"
+	"CREATE INDEX journey_runs_contact ON journey_runs (contact_id, state);\n"
+	"CREATE INDEX journey_runs_key ON journey_runs (org_id, key, created_at);\n"
+	"CREATE INDEX journey_runs_live ON journey_runs (org_id, key, contact_id, subject)"
+	" WHERE state IN ('queued','running','waiting');\n"
+	"CREATE INDEX journey_runs_reply ON journey_runs (contact_id, number_id, updated_at)"
+	" WHERE state = 'waiting' AND wait_kind = 'reply';\n"
+	"CREATE INDEX journey_runs_queued ON journey_runs (contact_id, number_id, created_at)"
+	" WHERE state = 'queued';\n"
+	"CREATE INDEX journey_runs_campaign ON journey_runs (campaign_id, state)"
+	" WHERE campaign_id IS NOT NULL;\n"
+
+	"CREATE TABLE timers ("
+	" kind TEXT NOT NULL,"
+	" ref TEXT NOT NULL,"
+	" org_id TEXT NOT NULL,"
+	" due_at INTEGER NOT NULL,"
+	" held INTEGER NOT NULL DEFAULT 0 CHECK (held IN (0, 1)),"
+	" PRIMARY KEY (kind, ref)) WITHOUT ROWID;\n"
+	"CREATE INDEX timers_due ON timers (due_at) WHERE held = 0;\n"
+
+	"CREATE TABLE journey_sends ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" org_id TEXT NOT NULL,"
+	" run_id TEXT NOT NULL,"
+	" key TEXT NOT NULL,"
+	" version INTEGER NOT NULL,"
+	" step TEXT NOT NULL,"
+	" campaign_id TEXT,"
+	" contact_id TEXT NOT NULL,"
+	" message_id TEXT,"
+	" outcome TEXT NOT NULL CHECK (outcome IN ('allow','deny','defer','error')),"
+	" reason TEXT NOT NULL,"
+	" at INTEGER NOT NULL);\n"
+	"CREATE INDEX journey_sends_key ON journey_sends (org_id, key, step);\n"
+	"CREATE INDEX journey_sends_campaign ON journey_sends (campaign_id, step)"
+	" WHERE campaign_id IS NOT NULL;\n"
+	"CREATE INDEX journey_sends_message ON journey_sends (message_id)"
+	" WHERE message_id IS NOT NULL;\n"
+	"CREATE INDEX journey_sends_contact ON journey_sends (contact_id, at);\n"
+
+	"CREATE TABLE journey_events ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" org_id TEXT NOT NULL,"
+	" run_id TEXT NOT NULL,"
+	" key TEXT NOT NULL,"
+	" version INTEGER NOT NULL,"
+	" step TEXT NOT NULL,"
+	" campaign_id TEXT,"
+	" kind TEXT NOT NULL CHECK (kind IN"
+	"  ('entered','branch','reply','tap','negative','timeout','error')),"
+	" detail TEXT,"
+	" at INTEGER NOT NULL);\n"
+	"CREATE INDEX journey_events_key ON journey_events (org_id, key, kind, step);\n"
+	"CREATE INDEX journey_events_campaign ON journey_events (campaign_id, kind, step)"
+	" WHERE campaign_id IS NOT NULL;\n"
+
+	"CREATE TABLE journey_responses ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" org_id TEXT NOT NULL,"
+	" key TEXT NOT NULL,"
+	" run_id TEXT NOT NULL,"
+	" contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,"
+	" campaign_id TEXT,"
+	" step TEXT NOT NULL,"
+	" name TEXT NOT NULL,"
+	" value TEXT,"
+	" value_num REAL,"
+	" at INTEGER NOT NULL);\n"
+	"CREATE INDEX journey_responses_key ON journey_responses (org_id, key, name, at);\n"
+
+	"CREATE TABLE events ("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT NOT NULL REFERENCES orgs(id),"
+	" type TEXT NOT NULL,"
+	" source TEXT NOT NULL,"
+	" external_id TEXT,"
+	" contact_id TEXT REFERENCES contacts(id) ON DELETE SET NULL,"
+	" data TEXT NOT NULL CHECK (json_valid(data)),"
+	" occurred_at INTEGER,"
+	" received_at INTEGER NOT NULL,"
+	" result TEXT CHECK (result IS NULL OR json_valid(result)));\n"
+	"CREATE UNIQUE INDEX events_external ON events (org_id, source, external_id)"
+	" WHERE external_id IS NOT NULL;\n"
+	"CREATE INDEX events_org ON events (org_id, received_at);\n"
+
+	"CREATE TABLE campaigns ("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT NOT NULL REFERENCES orgs(id),"
+	" name TEXT NOT NULL,"
+	" journey_key TEXT NOT NULL,"
+	" segment TEXT NOT NULL,"
+	" purpose TEXT NOT NULL,"
+	" vars TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(vars)),"
+	" settings TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(settings)),"
+	" status TEXT NOT NULL CHECK (status IN"
+	"  ('draft','running','paused','halted','cancelled','completed')),"
+	" phase TEXT NOT NULL DEFAULT 'canary' CHECK (phase IN ('canary','hold','rollout','done')),"
+	" audience INTEGER NOT NULL DEFAULT 0,"
+	" canary_target INTEGER NOT NULL DEFAULT 0,"
+	" enrolled INTEGER NOT NULL DEFAULT 0,"
+	" cursor TEXT,"
+	" halted_reason TEXT,"
+	" hold_until INTEGER,"
+	" created_by TEXT,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" started_at INTEGER,"
+	" ended_at INTEGER);\n"
+	"CREATE INDEX campaigns_org ON campaigns (org_id, created_at);\n"
+
+	"CREATE TABLE integration_secrets ("
+	" hash TEXT PRIMARY KEY," /* hex SHA-256 of the URL secret */
+	" org_id TEXT NOT NULL REFERENCES orgs(id),"
+	" kind TEXT NOT NULL,"
+	" config TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(config)),"
+	" created_at INTEGER NOT NULL,"
+	" revoked_at INTEGER) WITHOUT ROWID;\n"
+	"CREATE INDEX integration_secrets_org ON integration_secrets (org_id, kind);\n"
+
+	"CREATE TABLE handoffs ("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT NOT NULL REFERENCES orgs(id),"
+	" contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,"
+	" number_id TEXT,"
+	" run_id TEXT,"
+	" team TEXT NOT NULL,"
+	" note TEXT,"
+	" created_at INTEGER NOT NULL,"
+	" closed_at INTEGER);\n"
+	"CREATE INDEX handoffs_open ON handoffs (org_id, team, created_at) WHERE closed_at IS NULL;\n";
+/* clang-format on */
+
 const struct sqlite_migration sqlite_migrations[] = {
     {1, "foundation", m0001_foundation},
     {2, "outbox", m0002_outbox},
     {3, "contacts_audit", m0003_contacts_audit},
     {4, "decisions", m0004_decisions},
     {5, "agents_sessions", m0005_agents_sessions},
+    {6, "journeys", m0006_journeys},
+    {7, "inbox", m0007_inbox},
 };
 
 const size_t sqlite_migration_count = sizeof sqlite_migrations / sizeof sqlite_migrations[0];

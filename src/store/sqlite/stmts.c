@@ -22,6 +22,8 @@ static const struct sqlite_stmt_def *const stmt_areas[] = {
     sqlite_stmts_web,
     sqlite_stmts_outbox,
     sqlite_stmts_send,
+    sqlite_stmts_inbox,
+    sqlite_stmts_journey,
 };
 
 static const struct sqlite_stmt_def *stmt_index[SQLITE_STMTS_MAX];

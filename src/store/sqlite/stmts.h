@@ -29,6 +29,8 @@ extern const struct sqlite_stmt_def sqlite_stmts_contacts[];
 extern const struct sqlite_stmt_def sqlite_stmts_web[];
 extern const struct sqlite_stmt_def sqlite_stmts_outbox[];
 extern const struct sqlite_stmt_def sqlite_stmts_send[];
+extern const struct sqlite_stmt_def sqlite_stmts_inbox[];
+extern const struct sqlite_stmt_def sqlite_stmts_journey[];
 
 /* Builds the name index once (thread-safe; later calls return the first
  * result). Returns 0, or CW_EINTERNAL (logged) for a duplicate name or more

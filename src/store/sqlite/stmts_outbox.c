@@ -250,7 +250,7 @@ const struct sqlite_stmt_def sqlite_stmts_outbox[] = {
 	 "UPDATE templates SET quality = ?5, updated_at = ?6 WHERE " TEMPLATE_MATCH},
 	{"template.mark_missing",
 	 "UPDATE templates SET status = 'DELETED', updated_at = ?4 WHERE org_id = ?1 "
-	 "AND waba_id = ?2 AND (synced_at IS NULL OR synced_at < ?3) AND meta_id IS NOT NULL "
+	 "AND waba_id = ?2 AND coalesce(synced_at, created_at) < ?3 AND meta_id IS NOT NULL "
 	 "AND status <> 'DELETED'"},
 	{"template.wabas",
 	 "SELECT org_id, waba_id, min(id) FROM numbers WHERE (?1 IS NULL OR org_id = ?1) "
