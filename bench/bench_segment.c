@@ -1,7 +1,7 @@
 /*
  * bench_segment.c — a segment over 1,000,000 contacts (DESIGN.md §8: ≤ 1 s).
  *
- *	bench_segment [-n contacts] [-r runs] [-d dir] [-o results_file] [-k]
+ *	bench_segment [-n contacts] [-r runs] [-d dir] [-o results_file] [-k] [-f db]
  *
  * Generates n contacts (default 1,000,000) of one organisation into a
  * temporary SQLite file through the store (store_tx batches, the same
@@ -12,13 +12,17 @@
  * patients who finished radiotherapy, with marketing consent" and two
  * others — the preview (core/segpreview.c): count + sample, and count +
  * sample + the policy exclusions for marketing; and prints which indexes
- * SQLite chose (EXPLAIN QUERY PLAN of the count). -k keeps the database.
+ * SQLite chose (EXPLAIN QUERY PLAN of the count). -k keeps the database;
+ * -f runs the queries on a database kept before, without generating. Each
+ * line gives the wall time and the process's CPU time: on a shared machine
+ * the first depends on the others' load, the second much less.
  */
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -180,6 +184,28 @@ static int generate(struct store *st, const char *org, int n, int64_t now)
 	return 0;
 }
 
+static int int_cb(void *ud, const struct store_row *row)
+{
+	*(int64_t *)ud = store_row_int(row, 0);
+	return 1;
+}
+
+static int64_t count_contacts(struct store *st, const char *org)
+{
+	int64_t n = 0;
+	struct store_val a[] = {SV_TEXT(org)};
+	store_query_sql(st, "SELECT count(*) FROM contacts WHERE org_id = ?1", a, 1, int_cb, &n);
+	return n;
+}
+
+static double cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static int plan_cb(void *ud, const struct store_row *row)
 {
 	struct buf *b = ud;
@@ -227,7 +253,7 @@ static void line(FILE *out, const char *fmt, ...)
 int main(int argc, char **argv)
 {
 	int n = 1000000, runs = 3, keep = 0;
-	const char *dir = NULL, *outpath = NULL;
+	const char *dir = NULL, *outpath = NULL, *reuse = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
 			n = (int)strtol(argv[++i], NULL, 10);
@@ -239,22 +265,29 @@ int main(int argc, char **argv)
 			outpath = argv[++i];
 		else if (strcmp(argv[i], "-k") == 0)
 			keep = 1;
+		else if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
+			reuse = argv[++i];
 		else {
 			fprintf(stderr, "usage: bench_segment [-n contacts] [-r runs] [-d dir] "
-					"[-o results_file] [-k]\n");
+					"[-o results_file] [-k] [-f db]\n");
 			return 2;
 		}
 	}
 	if (n < 1 || runs < 1)
 		return 2;
 	log_set_level(LOG_WARN);
-	char tmp[512], url[600];
-	snprintf(tmp, sizeof tmp, "%s/cw-bench-segment-XXXXXX", dir ? dir : "/tmp");
-	if (!mkdtemp(tmp)) {
-		perror("mkdtemp");
-		return 1;
+	char tmp[512] = "", url[600];
+	if (reuse) {
+		snprintf(url, sizeof url, "sqlite:%s", reuse);
+		keep = 1;
+	} else {
+		snprintf(tmp, sizeof tmp, "%s/cw-bench-segment-XXXXXX", dir ? dir : "/tmp");
+		if (!mkdtemp(tmp)) {
+			perror("mkdtemp");
+			return 1;
+		}
+		snprintf(url, sizeof url, "sqlite:%s/bench.db", tmp);
 	}
-	snprintf(url, sizeof url, "sqlite:%s/bench.db", tmp);
 	struct store *st = NULL;
 	if (store_open(url, &st) || store_migrate(st, NULL)) {
 		fprintf(stderr, "bench_segment: cannot open %s\n", url);
@@ -265,14 +298,25 @@ int main(int argc, char **argv)
 	id_new(org);
 	id_new(other);
 	const char *orgs[2] = {org, other};
-	for (int i = 0; i < 2; i++) {
+	if (reuse) {
+		char *found = NULL;
+		struct store_val a[] = {SV_TEXT("Bench Clinic")};
+		if (store_query_text(st, "org.by_name", a, 1, &found) != 0 || !found) {
+			fprintf(stderr, "bench_segment: %s has no Bench Clinic\n", reuse);
+			return 1;
+		}
+		snprintf(org, sizeof org, "%s", found);
+		free(found);
+		n = (int)count_contacts(st, org);
+	}
+	for (int i = 0; i < 2 && !reuse; i++) {
 		struct store_val a[] = {SV_TEXT(orgs[i]), SV_TEXT(i ? "Other" : "Bench Clinic"),
 					SV_TEXT("hospital"), SV_TEXT("IL"), SV_TEXT("he"),
 					SV_TEXT("Asia/Jerusalem"), SV_NULL, SV_INT(now)};
 		if (store_exec(st, "org.insert", a, 8, NULL))
 			return 1;
 	}
-	if (generate(st, org, n, now) || generate(st, other, OTHER_ORG_CONTACTS, now))
+	if (!reuse && (generate(st, org, n, now) || generate(st, other, OTHER_ORG_CONTACTS, now)))
 		return 1;
 
 	FILE *out = outpath ? fopen(outpath, "w") : NULL;
@@ -280,10 +324,12 @@ int main(int argc, char **argv)
 	line(out, "# bench_segment — segment preview over %d contacts of one organisation "
 		  "(+%d of another); target <= 1 s\n",
 	     n, OTHER_ORG_CONTACTS);
-	line(out, "# %s, SQLite %s on a file (WAL), %ld cores; best and worst of %d runs after one "
-		  "warm-up\n",
+	double load[3] = {0, 0, 0};
+	getloadavg(load, 3);
+	line(out, "# %s, SQLite %s on a file (WAL), %ld cores, load average %.1f %.1f %.1f; best "
+		  "and worst of %d runs after one warm-up; cpu = the process's CPU time of the best run\n",
 	     time_format_iso(now, stamp), sqlite3_libversion(), sysconf(_SC_NPROCESSORS_ONLN),
-	     runs);
+	     load[0], load[1], load[2], runs);
 	static const struct {
 		const char *name, *q;
 	} queries[] = {
@@ -296,15 +342,15 @@ int main(int argc, char **argv)
 	int worst_over = 0;
 	for (size_t qi = 0; qi < sizeof queries / sizeof queries[0]; qi++) {
 		for (int with_purpose = 0; with_purpose < 2; with_purpose++) {
-			double best = 1e9, worst = 0;
+			double best = 1e9, worst = 0, best_cpu = 0;
 			struct segpreview p;
 			struct segment_error e;
 			for (int r = 0; r <= runs; r++) {
-				double t0 = now_s();
+				double t0 = now_s(), c0 = cpu_s();
 				int rc = segpreview_run(st, org, queries[qi].q,
 							with_purpose ? 4 /* marketing */ : -1, now, &p,
 							&e);
-				double dt = now_s() - t0;
+				double dt = now_s() - t0, dc = cpu_s() - c0;
 				if (rc) {
 					fprintf(stderr, "bench_segment: %s: %s %s\n", queries[qi].name,
 						cw_strerror(rc), e.message);
@@ -312,14 +358,17 @@ int main(int argc, char **argv)
 				}
 				if (r == 0)
 					continue; /* warm-up */
+				if (dt < best)
+					best_cpu = dc;
 				best = dt < best ? dt : best;
 				worst = dt > worst ? dt : worst;
 			}
 			if (worst > 1.0)
 				worst_over = 1;
-			line(out, "%-20s %-28s count %7lld  best %7.1f ms  worst %7.1f ms", queries[qi].name,
+			line(out, "%-20s %-28s count %7lld  best %7.1f ms (cpu %6.1f ms)  worst %7.1f ms",
+			     queries[qi].name,
 			     with_purpose ? "count+sample+exclusions(mkt)" : "count+sample",
-			     (long long)p.count, best * 1e3, worst * 1e3);
+			     (long long)p.count, best * 1e3, best_cpu * 1e3, worst * 1e3);
 			if (with_purpose) {
 				line(out, "  eligible %lld;", (long long)p.eligible);
 				for (int r = 1; r < POLICY_R_COUNT; r++)
@@ -340,7 +389,7 @@ int main(int argc, char **argv)
 		fclose(out);
 	store_free(st);
 	orgconf_cache_clear();
-	if (!keep) {
+	if (!keep && tmp[0]) {
 		char p[600];
 		static const char *const sfx[] = {"", "-wal", "-shm"};
 		for (int i = 0; i < 3; i++) {
@@ -348,7 +397,7 @@ int main(int argc, char **argv)
 			unlink(p);
 		}
 		rmdir(tmp);
-	} else {
+	} else if (tmp[0]) {
 		printf("kept %s/bench.db\n", tmp);
 	}
 	time_thread_release();

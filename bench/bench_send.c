@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,6 +54,16 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of the whole process (every thread: the caller and the
+ * store's writer). */
+static double cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static uint32_t rnd_next(uint64_t *s)
@@ -239,11 +250,12 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static void report(FILE *out, const char *what, const struct tally *t, double secs)
+static void report(FILE *out, const char *what, const struct tally *t, double secs, double cpu)
 {
-	line(out, "%s: %lld decisions in %.2f s = %.0f decisions/s (%.1f us each); allow %.1f%%, "
-		  "deny %.1f%%, defer %.1f%%, errors %lld\n",
+	line(out, "%s: %lld decisions in %.2f s = %.0f decisions/s (%.1f us each; CPU %.1f us "
+		  "each); allow %.1f%%, deny %.1f%%, defer %.1f%%, errors %lld\n",
 	     what, t->n, secs, (double)t->n / secs, secs * 1e6 / (double)t->n,
+	     cpu * 1e6 / (double)t->n,
 	     100.0 * (double)t->outcome[POLICY_ALLOW] / (double)t->n,
 	     100.0 * (double)t->outcome[POLICY_DENY] / (double)t->n,
 	     100.0 * (double)t->outcome[POLICY_DEFER] / (double)t->n, t->errors);
@@ -319,7 +331,7 @@ int main(int argc, char **argv)
 	/* 1. in bulk: batches inside one transaction each */
 	struct tally t = {0};
 	uint64_t s1 = 7;
-	double t0 = now_s();
+	double t0 = now_s(), c0 = cpu_s();
 	for (long long from = 0; from < n; from += batch) {
 		struct batch b = {.seed = s1, .from = from,
 				  .count = n - from < batch ? (int)(n - from) : batch, .t = &t};
@@ -331,7 +343,7 @@ int main(int argc, char **argv)
 	}
 	char what[160];
 	snprintf(what, sizeof what, "send_submit_tx, %d per transaction, 1 producer thread", batch);
-	report(out, what, &t, now_s() - t0);
+	report(out, what, &t, now_s() - t0, cpu_s() - c0);
 
 	/* 2. one durable commit per message: 1 thread, then several */
 	int single = n / 10 < 2000 ? n / 10 : 2000;
@@ -340,6 +352,7 @@ int main(int argc, char **argv)
 		struct worker w[64];
 		pthread_t th[64];
 		t0 = now_s();
+		c0 = cpu_s();
 		for (int i = 0; i < counts[k]; i++) {
 			w[i] = (struct worker){.st = st, .id = k * 100 + i, .count = single};
 			pthread_create(&th[i], NULL, worker_main, &w[i]);
@@ -354,7 +367,7 @@ int main(int argc, char **argv)
 		}
 		snprintf(what, sizeof what, "send_submit, one durable commit each, %d thread%s",
 			 counts[k], counts[k] == 1 ? "" : "s");
-		report(out, what, &sum, now_s() - t0);
+		report(out, what, &sum, now_s() - t0, cpu_s() - c0);
 	}
 	if (out)
 		fclose(out);

@@ -24,8 +24,8 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && 
 python3 bench/webhook/gen.py $SECRET 2000 "$TMP/max.lua"
 python3 bench/webhook/gen.py $SECRET 2000 "$TMP/rate.lua" 5000 50
 
-echo "== max throughput (wrk -t2 -c64 -d${DUR}s)"
-MAX=$(wrk -t2 -c64 -d${DUR}s -s "$TMP/max.lua" "http://127.0.0.1:$PORT" | grep RESULT)
+echo "== max throughput (wrk -t2 -c${CONNS:-128} -d${DUR}s)"
+MAX=$(wrk -t2 -c${CONNS:-128} -d${DUR}s -s "$TMP/max.lua" "http://127.0.0.1:$PORT" | grep RESULT)
 echo "$MAX"
 echo "== offered 5,000/s (wrk -t2 -c50 -d${DUR}s, 10 ms between requests per connection)"
 RATE=$(wrk -t2 -c50 -d${DUR}s -s "$TMP/rate.lua" "http://127.0.0.1:$PORT" | grep RESULT)

@@ -56,8 +56,8 @@ struct csv {
 	const char *ptrs[CSV_FIELDS_MAX];
 	size_t nfields;
 	size_t field_start;
-	int discard;	 /* over a limit: read on, keep nothing */
-	int pending;	 /* the error to report at the record's end (0: none) */
+	int discard; /* over a limit: read on, keep nothing */
+	int pending; /* the error to report at the record's end (0: none) */
 	char pending_msg[160];
 };
 
@@ -110,7 +110,7 @@ static void eat_lf(struct csv *c)
 /* ---- building a record ---- */
 
 static void fail_record(struct csv *c, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void fail_record(struct csv *c, int code, const char *fmt, ...)
 {
@@ -280,9 +280,10 @@ int csv_next(struct csv *c, struct csv_record *rec, struct csv_error *err)
 			} else if (ch == '"' && s == S_START) {
 				s = S_QUOTED;
 			} else if (ch == '"') {
-				fail_record(c, CW_EPARSE,
-					    "a quote inside an unquoted field (quote the whole field "
-					    "and double the quotes in it)");
+				fail_record(
+				    c, CW_EPARSE,
+				    "a quote inside an unquoted field (quote the whole field "
+				    "and double the quotes in it)");
 				s = S_SKIP;
 			} else {
 				field_byte(c, ch);

@@ -36,7 +36,7 @@
 #include <stdio.h>
 
 #define CSV_FIELD_MAX  (64u * 1024)   /* bytes of one field */
-#define CSV_FIELDS_MAX 512            /* fields of one record */
+#define CSV_FIELDS_MAX 512	      /* fields of one record */
 #define CSV_RECORD_MAX (1024u * 1024) /* bytes of one record (all its fields) */
 
 struct csv;

@@ -67,10 +67,14 @@ int cli_agent_create(int argc, char **argv)
 {
 	const char *file = NULL, *org = NULL, *email = NULL, *role = NULL, *name = NULL,
 		   *pwfile = NULL;
-	const struct opt opts[] = {{"-c", &file, NULL},	      {"--config", &file, NULL},
-				   {"--org", &org, NULL},      {"--email", &email, NULL},
-				   {"--role", &role, NULL},    {"--name", &name, NULL},
-				   {"--password-file", &pwfile, NULL}, {NULL, NULL, NULL}};
+	const struct opt opts[] = {{"-c", &file, NULL},
+				   {"--config", &file, NULL},
+				   {"--org", &org, NULL},
+				   {"--email", &email, NULL},
+				   {"--role", &role, NULL},
+				   {"--name", &name, NULL},
+				   {"--password-file", &pwfile, NULL},
+				   {NULL, NULL, NULL}};
 	if (opts_parse("agent create", argc, argv, opts))
 		return 2;
 	if (!org || !email || !role)

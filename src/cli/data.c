@@ -27,11 +27,11 @@
 #include "store/store.h"
 #include "base/banned.h"
 
-#define DATA_MAX_ARGS	 32
-#define FHIR_FILE_MAX	 (256L * 1024 * 1024)
-#define PROGRESS_MS	 100
-#define PROGRESS_WIDTH	 30
-#define IMPORT_ACTOR	 "cli:import"
+#define DATA_MAX_ARGS  32
+#define FHIR_FILE_MAX  (256L * 1024 * 1024)
+#define PROGRESS_MS    100
+#define PROGRESS_WIDTH 30
+#define IMPORT_ACTOR   "cli:import"
 
 /* ---- shared ---- */
 
@@ -295,9 +295,8 @@ int cli_import_fhir(int argc, char **argv)
 		const char *field = json_string_value(json_object_get(e, "field"));
 		if (entry)
 			fprintf(stderr, "entry %lld ", (long long)json_integer_value(entry));
-		fprintf(stderr, "(%s): %s%s%s\n",
-			json_string_value(json_object_get(e, "resource")), field ? field : "",
-			field && *field ? ": " : "",
+		fprintf(stderr, "(%s): %s%s%s\n", json_string_value(json_object_get(e, "resource")),
+			field ? field : "", field && *field ? ": " : "",
 			json_string_value(json_object_get(e, "message")));
 	}
 	if (rc == CW_EINVAL) {
@@ -331,7 +330,8 @@ int cli_audit_verify(int argc, char **argv)
 {
 	const char *cmd = "audit verify";
 	const char *file = NULL;
-	const struct opt opts[] = {{"-c", &file, NULL}, {"--config", &file, NULL}, {NULL, NULL, NULL}};
+	const struct opt opts[] = {
+	    {"-c", &file, NULL}, {"--config", &file, NULL}, {NULL, NULL, NULL}};
 	if (opts_parse(cmd, argc, argv, opts))
 		return 2;
 	struct config cfg;

@@ -89,9 +89,13 @@ int agent_create(struct store *st, const char *org_id, const char *email, const 
 	if (rc)
 		return rc;
 	id_new(id);
-	struct store_val a[] = {SV_TEXT(id),			SV_TEXT(org_id), SV_TEXT(norm),
-				SV_TEXT(name && *name ? name : NULL), SV_TEXT(agent_role_name(role)),
-				SV_TEXT(hash),			SV_INT(time_now_ms())};
+	struct store_val a[] = {SV_TEXT(id),
+				SV_TEXT(org_id),
+				SV_TEXT(norm),
+				SV_TEXT(name && *name ? name : NULL),
+				SV_TEXT(agent_role_name(role)),
+				SV_TEXT(hash),
+				SV_INT(time_now_ms())};
 	rc = store_exec(st, "agent.insert", a, 7, NULL);
 	memset(hash, 0, sizeof hash);
 	return rc;
@@ -313,8 +317,8 @@ int agent_login(struct store *st, const char *email, const char *password, struc
 
 /* ---- the demo's login ---- */
 
-int agent_demo_login(struct store *st, const char *org_id, const char *email,
-		     char *password, size_t password_size)
+int agent_demo_login(struct store *st, const char *org_id, const char *email, char *password,
+		     size_t password_size)
 {
 	/* No 0/O, 1/l/I: the password is read off a terminal and typed. */
 	static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -328,7 +332,8 @@ int agent_demo_login(struct store *st, const char *org_id, const char *email,
 	int rc = agent_find_email(st, email, &a);
 	if (rc == CW_ENOTFOUND) {
 		char id[ID_SIZE];
-		return agent_create(st, org_id, email, "Demo admin", AGENT_ROLE_ADMIN, password, id);
+		return agent_create(st, org_id, email, "Demo admin", AGENT_ROLE_ADMIN, password,
+				    id);
 	}
 	if (rc)
 		return rc;

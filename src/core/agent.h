@@ -25,12 +25,12 @@
 #include "base/id.h"
 #include "store/store.h"
 
-#define AGENT_EMAIL_MAX 254
-#define AGENT_NAME_MAX 200
-#define AGENT_PASSWORD_MIN 10
-#define AGENT_PASSWORD_MAX 1024
+#define AGENT_EMAIL_MAX	     254
+#define AGENT_NAME_MAX	     200
+#define AGENT_PASSWORD_MIN   10
+#define AGENT_PASSWORD_MAX   1024
 #define AGENT_LOGIN_FAILURES 5
-#define AGENT_LOGIN_LOCK_MS 60000
+#define AGENT_LOGIN_LOCK_MS  60000
 /* Emails whose failures are remembered at once; the least recently seen
  * unlocked one makes room. */
 #define AGENT_LOGIN_SLOTS 1024
@@ -95,7 +95,7 @@ void agent_login_reset(void);
  * it a new random password written into password (at least 17 bytes; 16
  * characters are written). An existing agent with that email keeps its id
  * and gets the new password (its sessions end). Returns 0 or a cw_err. */
-int agent_demo_login(struct store *st, const char *org_id, const char *email,
-		     char *password, size_t password_size);
+int agent_demo_login(struct store *st, const char *org_id, const char *email, char *password,
+		     size_t password_size);
 
 #endif

@@ -15,7 +15,10 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "core/campaign.h"
 #include "core/dispatch.h"
+#include "core/journey.h"
+#include "core/sched.h"
 #include "core/ingest.h"
 #include "core/handlers.h"
 #include "store/store.h"
@@ -99,6 +102,9 @@ int app_open(const struct config *cfg, int demo, struct app **out)
 	if (rc)
 		goto fail;
 	app->ingest = ingest_new(app->st);
+	app->sched = sched_new(app->st);
+	app->journeys = journey_engine_new(app->st, app->sched);
+	app->campaigns = campaigns_new(app->journeys);
 	struct wa_client_config wcfg = {
 		.graph_url = cfg->whatsapp.graph_url,
 		.api_version = cfg->whatsapp.api_version,
@@ -123,15 +129,21 @@ int app_start(struct app *app)
 	int rc = ingest_start(app->ingest);
 	if (rc)
 		return rc;
-	return dispatch_start(app->dispatch);
+	rc = dispatch_start(app->dispatch);
+	if (rc)
+		return rc;
+	return sched_start(app->sched);
 }
 
 void app_free(struct app *app)
 {
 	if (!app)
 		return;
+	sched_free(app->sched); /* first: its thread runs journeys and campaigns */
 	ingest_free(app->ingest);
 	dispatch_free(app->dispatch);
+	campaigns_free(app->campaigns);
+	journey_engine_free(app->journeys);
 	store_free(app->st);
 	memset(app->master_key, 0, sizeof app->master_key);
 	free(app);

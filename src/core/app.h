@@ -19,6 +19,9 @@ struct store;
 struct ingest;
 struct outbox;
 struct dispatch;
+struct sched;
+struct journey_engine;
+struct campaigns;
 
 struct app {
 	const struct config *cfg; /* borrowed */
@@ -26,6 +29,9 @@ struct app {
 	struct ingest *ingest;
 	struct outbox *outbox;     /* may be NULL until the outbox is wired */
 	struct dispatch *dispatch; /* may be NULL (e.g. `carewire migrate`) */
+	struct sched *sched;              /* timers (core/sched.h) */
+	struct journey_engine *journeys;  /* core/journey.h */
+	struct campaigns *campaigns;      /* core/campaign.h */
 	uint8_t master_key[SEC_KEY_BYTES];
 	int have_master_key;
 	int demo; /* running `carewire demo`: seeded org, embedded simulator */

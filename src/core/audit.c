@@ -28,10 +28,10 @@
 #include "base/time.h"
 #include "base/banned.h"
 
-#define AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
-#define AUDIT_FORM    "cw-audit-1"
+#define AUDIT_GENESIS	  "0000000000000000000000000000000000000000000000000000000000000000"
+#define AUDIT_FORM	  "cw-audit-1"
 #define AUDIT_VERIFY_PAGE 5000
-#define AUDIT_CANON_MAX (16u * 1024)
+#define AUDIT_CANON_MAX	  (16u * 1024)
 
 /* ---- the canonical form and the hash ---- */
 
@@ -86,10 +86,10 @@ static int field_ok(const char *s, int required, size_t max)
 
 static int entry_ok(const struct audit_entry *e)
 {
-	return e && field_ok(e->actor, 1, AUDIT_NAME_MAX) && field_ok(e->action, 1, AUDIT_NAME_MAX) &&
-	       field_ok(e->outcome, 1, AUDIT_NAME_MAX) && field_ok(e->org_id, 0, AUDIT_NAME_MAX) &&
-	       field_ok(e->subject, 0, AUDIT_NAME_MAX) && field_ok(e->purpose, 0, AUDIT_NAME_MAX) &&
-	       field_ok(e->detail, 0, AUDIT_DETAIL_MAX);
+	return e && field_ok(e->actor, 1, AUDIT_NAME_MAX) &&
+	       field_ok(e->action, 1, AUDIT_NAME_MAX) && field_ok(e->outcome, 1, AUDIT_NAME_MAX) &&
+	       field_ok(e->org_id, 0, AUDIT_NAME_MAX) && field_ok(e->subject, 0, AUDIT_NAME_MAX) &&
+	       field_ok(e->purpose, 0, AUDIT_NAME_MAX) && field_ok(e->detail, 0, AUDIT_DETAIL_MAX);
 }
 
 struct last_row {
@@ -129,9 +129,9 @@ int audit_record_tx(struct store_tx *tx, const struct audit_entry *e)
 	};
 	char hash[AUDIT_HASH_HEX];
 	audit_hash(last.hash, &r, hash);
-	struct store_val a[] = {SV_INT(r.seq),	     SV_TEXT(r.org_id),	 SV_INT(r.at),
-				SV_TEXT(r.actor),    SV_TEXT(r.action),	 SV_TEXT(r.subject),
-				SV_TEXT(r.purpose),  SV_TEXT(r.outcome), SV_TEXT(r.detail),
+	struct store_val a[] = {SV_INT(r.seq),	    SV_TEXT(r.org_id),	SV_INT(r.at),
+				SV_TEXT(r.actor),   SV_TEXT(r.action),	SV_TEXT(r.subject),
+				SV_TEXT(r.purpose), SV_TEXT(r.outcome), SV_TEXT(r.detail),
 				SV_TEXT(last.hash), SV_TEXT(hash)};
 	rc = store_tx_exec(tx, "audit.insert", a, sizeof a / sizeof a[0], NULL);
 	if (rc)
@@ -261,9 +261,8 @@ static int verify_cb(void *ud, const struct store_row *row)
 	char h[AUDIT_HASH_HEX];
 	audit_hash(v->last_hash, &r, h);
 	if (!r.hash || strcmp(h, r.hash) != 0)
-		return verify_fail(v, r.seq,
-				   "entry %" PRId64 " does not match its hash (it was edited)",
-				   r.seq);
+		return verify_fail(
+		    v, r.seq, "entry %" PRId64 " does not match its hash (it was edited)", r.seq);
 	v->last_seq = r.seq;
 	snprintf(v->last_hash, sizeof v->last_hash, "%s", r.hash);
 	v->out->entries++;
@@ -302,7 +301,8 @@ int audit_verify(struct store *st, struct audit_verify *out)
 		if (!head.found) {
 			if (v.last_seq > 0)
 				verify_fail(&v, v.last_seq,
-					    "the head record is missing (%" PRId64 " entries stored)",
+					    "the head record is missing (%" PRId64
+					    " entries stored)",
 					    v.last_seq);
 			break;
 		}
@@ -326,7 +326,8 @@ int audit_verify(struct store *st, struct audit_verify *out)
 			return rc;
 		if (!v.bad && v.last_seq == before) {
 			verify_fail(&v, v.last_seq + 1,
-				    "entries %" PRId64 " to %" PRId64 " are missing (deleted from the "
+				    "entries %" PRId64 " to %" PRId64
+				    " are missing (deleted from the "
 				    "end of the log)",
 				    v.last_seq + 1, head.seq);
 			break;

@@ -107,10 +107,10 @@ void audit_hash(const char *prev_hash, const struct audit_row *row, char out[AUD
 
 /* The result of a verification. */
 struct audit_verify {
-	int64_t entries;	    /* entries that were checked and found good */
-	int64_t bad_seq;	    /* the first bad entry's seq; 0 when all is well */
-	char head[AUDIT_HASH_HEX];  /* the last good hash ("" when the log is empty) */
-	char problem[200];	    /* what is wrong with bad_seq, for people */
+	int64_t entries;	   /* entries that were checked and found good */
+	int64_t bad_seq;	   /* the first bad entry's seq; 0 when all is well */
+	char head[AUDIT_HASH_HEX]; /* the last good hash ("" when the log is empty) */
+	char problem[200];	   /* what is wrong with bad_seq, for people */
 };
 
 /* Recomputes the whole chain and checks it against the head record.

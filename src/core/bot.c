@@ -182,5 +182,9 @@ int bot_on_inbound(void *ud, struct store_tx *tx, const struct inbound *in)
 	if (m->type != WH_MSG_TEXT || !(in->new_contact || bot_is_greeting(m->text)))
 		return INBOUND_CONTINUE; /* a question for a person: the inbox takes it */
 	rc = queue(tx, in, welcome_body(to, t, c.name), "welcome");
-	return rc ? rc : INBOUND_HANDLED;
+	if (rc)
+		return rc;
+	/* A first message that asks something ("Can I move my appointment?")
+	 * gets the welcome and still reaches a person in the inbox. */
+	return bot_is_greeting(m->text) ? INBOUND_HANDLED : INBOUND_CONTINUE;
 }

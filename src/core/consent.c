@@ -95,11 +95,10 @@ int consent_check(const struct consent_input *in, int64_t now_ms, struct contact
 	return 0;
 }
 
-int consent_input_from_json(struct consent_input *in, const json_t *body,
-			    struct contact_error *err)
+int consent_input_from_json(struct consent_input *in, const json_t *body, struct contact_error *err)
 {
-	static const char *const names[] = {"purpose", "status", "source", "wording_version",
-					    "evidence", "at"};
+	static const char *const names[] = {"purpose",	       "status",   "source",
+					    "wording_version", "evidence", "at"};
 	memset(in, 0, sizeof *in);
 	if (!json_is_object(body))
 		return kerr(err, "body", "invalid_field", "the body must be an object");
@@ -130,10 +129,10 @@ int consent_record_tx(struct store_tx *tx, const char *org_id, const char *conta
 		return CW_EINVAL;
 	int64_t now = time_now_ms();
 	int64_t at = in->at ? in->at : now;
-	struct store_val a[] = {SV_TEXT(org_id),	     SV_TEXT(contact_id),
-				SV_TEXT(in->purpose),	     SV_TEXT(in->status),
-				SV_TEXT(in->source),	     SV_TEXT(in->wording_version),
-				SV_TEXT(in->evidence),	     SV_INT(at)};
+	struct store_val a[] = {SV_TEXT(org_id),       SV_TEXT(contact_id),
+				SV_TEXT(in->purpose),  SV_TEXT(in->status),
+				SV_TEXT(in->source),   SV_TEXT(in->wording_version),
+				SV_TEXT(in->evidence), SV_INT(at)};
 	int rc = store_tx_exec(tx, "consent.insert", a, 8, NULL);
 	if (rc)
 		return rc;

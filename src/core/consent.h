@@ -26,12 +26,12 @@
 #include "core/contact.h"
 #include "store/store.h"
 
-#define CONSENT_PURPOSES	5
-#define CONSENT_WORDING_MAX	64   /* bytes of wording_version */
-#define CONSENT_EVIDENCE_MAX	2000 /* bytes of evidence */
+#define CONSENT_PURPOSES     5
+#define CONSENT_WORDING_MAX  64	  /* bytes of wording_version */
+#define CONSENT_EVIDENCE_MAX 2000 /* bytes of evidence */
 /* How far in the future a record's time may be (clock skew between the
  * system that took the consent and this one). */
-#define CONSENT_FUTURE_SKEW_MS	(5 * 60 * 1000)
+#define CONSENT_FUTURE_SKEW_MS (5 * 60 * 1000)
 
 /* "service", "reminders", "results", "surveys", "marketing", in the order
  * of enum policy_purpose. */

@@ -30,7 +30,7 @@
 #include "core/consent.h"
 #include "base/banned.h"
 
-#define DAY_MS	       INT64_C(86400000)
+#define DAY_MS INT64_C(86400000)
 /* The earliest zone is UTC+14: a birth "today" there may be tomorrow in UTC. */
 #define BIRTH_SKEW_MS  (INT64_C(14) * 3600 * 1000)
 #define BIRTH_MIN_YEAR 1880
@@ -43,9 +43,8 @@ static const char *const ftype_names[] = {"text", "number", "date", "bool"};
 
 /* ---- errors ---- */
 
-__attribute__((format(printf, 5, 6))) static int cerr(struct contact_error *e, int rc,
-						      const char *field, const char *code,
-						      const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static int
+cerr(struct contact_error *e, int rc, const char *field, const char *code, const char *fmt, ...)
 {
 	if (!e)
 		return rc;
@@ -497,10 +496,9 @@ static const struct builtin {
 	const char *name;
 	builtin_set_fn set;
 } builtins[] = {
-    {"phone", set_phone},	  {"name", set_name},
-    {"language", set_language},	  {"time_zone", set_zone},
-    {"sex", set_sex},		  {"birth_date", set_birth_date},
-    {"audience", set_audience},	  {"tags", set_tags},
+    {"phone", set_phone},	{"name", set_name}, {"language", set_language},
+    {"time_zone", set_zone},	{"sex", set_sex},   {"birth_date", set_birth_date},
+    {"audience", set_audience}, {"tags", set_tags},
 };
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
@@ -591,7 +589,7 @@ static int field_from_text(struct contact_fieldval *f, int type, const char *v, 
 		return 0;
 	case CONTACT_F_BOOL: {
 		static const char *const yes[] = {"true", "yes", "1"}, *const no[] = {"false", "no",
-										       "0"};
+										      "0"};
 		for (int i = 0; i < 3; i++) {
 			if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
 				f->text = xstrdup(strcasecmp(v, yes[i]) == 0 ? "true" : "false");
@@ -605,8 +603,8 @@ static int field_from_text(struct contact_fieldval *f, int type, const char *v, 
 	return CW_EINVAL;
 }
 
-int contact_draft_set_field(struct contact_draft *d, const char *key, int type,
-			    const char *value, struct contact_error *err)
+int contact_draft_set_field(struct contact_draft *d, const char *key, int type, const char *value,
+			    struct contact_error *err)
 {
 	char fname[96];
 	if (!d || !key || !value || type > CONTACT_F_BOOL)
@@ -910,10 +908,11 @@ int contact_upsert_tx(struct store_tx *tx, const char *org_id, const struct cont
 		return rc;
 	char *patch = fields_patch(d, !found.found);
 	if (found.found) {
-		struct store_val a[] = {SV_TEXT(org_id),	SV_TEXT(found.id), SV_NULL,
-					SV_TEXT(d->raw_phone),	SV_TEXT(d->name),  SV_TEXT(d->language),
-					SV_TEXT(d->time_zone),	SV_TEXT(d->sex),   SV_TEXT(d->birth_date),
-					SV_TEXT(d->audience),	SV_TEXT(patch),	   SV_INT(now)};
+		struct store_val a[] = {
+		    SV_TEXT(org_id),	   SV_TEXT(found.id), SV_NULL,
+		    SV_TEXT(d->raw_phone), SV_TEXT(d->name),  SV_TEXT(d->language),
+		    SV_TEXT(d->time_zone), SV_TEXT(d->sex),   SV_TEXT(d->birth_date),
+		    SV_TEXT(d->audience),  SV_TEXT(patch),    SV_INT(now)};
 		rc = store_tx_exec(tx, "contact.update", a, 12, NULL);
 		snprintf(out->id, sizeof out->id, "%s", found.id);
 		out->created = 0;
@@ -921,10 +920,18 @@ int contact_upsert_tx(struct store_tx *tx, const char *org_id, const struct cont
 		char id[ID_SIZE];
 		struct id_row ins = {0};
 		id_new(id);
-		struct store_val a[] = {SV_TEXT(id),	      SV_TEXT(org_id),	  SV_TEXT(d->phone),
-					SV_NULL,	      SV_TEXT(d->raw_phone), SV_TEXT(d->name),
-					SV_TEXT(d->language), SV_TEXT(d->time_zone), SV_TEXT(d->sex),
-					SV_TEXT(d->birth_date), SV_TEXT(d->audience), SV_TEXT(patch),
+		struct store_val a[] = {SV_TEXT(id),
+					SV_TEXT(org_id),
+					SV_TEXT(d->phone),
+					SV_NULL,
+					SV_TEXT(d->raw_phone),
+					SV_TEXT(d->name),
+					SV_TEXT(d->language),
+					SV_TEXT(d->time_zone),
+					SV_TEXT(d->sex),
+					SV_TEXT(d->birth_date),
+					SV_TEXT(d->audience),
+					SV_TEXT(patch),
 					SV_INT(now)};
 		rc = store_tx_query(tx, "contact.upsert", a, 13, id_row_cb, &ins);
 		if (rc > 0)
@@ -1108,7 +1115,7 @@ json_t *contact_json(const struct contact *c)
  * is not worth an entry. Returns 0 or the audit's error: a read whose
  * entry cannot be written is refused. */
 static int audit_read(struct store *st, const char *org_id, const char *id, const char *actor,
-		       const char *action, const char *outcome, const char *detail)
+		      const char *action, const char *outcome, const char *detail)
 {
 	if (!actor || !id_valid(id))
 		return 0;
@@ -1278,18 +1285,11 @@ static int update_fn(struct store_tx *tx, void *ud)
 	}
 	int64_t now = time_now_ms();
 	char *patch = fields_patch(d, 0);
-	struct store_val a[] = {SV_TEXT(c->org_id),
-				SV_TEXT(c->id),
-				new_phone ? SV_TEXT(d->phone) : SV_NULL,
-				SV_TEXT(d->raw_phone),
-				SV_TEXT(d->name),
-				SV_TEXT(d->language),
-				SV_TEXT(d->time_zone),
-				SV_TEXT(d->sex),
-				SV_TEXT(d->birth_date),
-				SV_TEXT(d->audience),
-				SV_TEXT(patch),
-				SV_INT(now)};
+	struct store_val a[] = {
+	    SV_TEXT(c->org_id),	   SV_TEXT(c->id),   new_phone ? SV_TEXT(d->phone) : SV_NULL,
+	    SV_TEXT(d->raw_phone), SV_TEXT(d->name), SV_TEXT(d->language),
+	    SV_TEXT(d->time_zone), SV_TEXT(d->sex),  SV_TEXT(d->birth_date),
+	    SV_TEXT(d->audience),  SV_TEXT(patch),   SV_INT(now)};
 	rc = store_tx_exec(tx, "contact.update", a, 12, NULL);
 	free(patch);
 	if (rc)
@@ -1347,6 +1347,12 @@ static int erase_fn(struct store_tx *tx, void *ud)
 	    {"contact.erase_messages", 3},
 	    {"contact.erase_outbox", 3},
 	    {"contact.erase_consent_evidence", 2},
+	    /* other modules' tables that hold personal data: a module that adds
+	     * one adds its statement here (docs/contacts.md, "Erasure") */
+	    {"contact.erase_journeys", 3},
+	    {"contact.erase_responses", 2},
+	    {"contact.erase_events", 2},
+	    {"contact.erase_handoffs", 2},
 	};
 	struct erase_ctx *c = ud;
 	struct contact cur;

@@ -59,7 +59,7 @@
 #define CONTACT_FIELD_TEXT_MAX 1000 /* bytes of a text value */
 #define CONTACT_LANG_MAX       16
 #define CONTACT_ZONE_MAX       64
-#define CONTACT_LIST_MAX       200  /* contacts per page of a listing */
+#define CONTACT_LIST_MAX       200   /* contacts per page of a listing */
 #define CONTACT_EXPORT_MAX     50000 /* messages and decisions in one export */
 
 /* Why an input was refused: field names what was wrong in the caller's
@@ -131,8 +131,8 @@ int contact_draft_set(struct contact_draft *d, const char *name, const char *val
 /* Sets custom field key from text. type < 0 infers it as for a JSON string
  * (date or text); otherwise the text must read as that type: a decimal
  * number, a "YYYY-MM-DD" date, or true/false/yes/no/1/0 for bool. */
-int contact_draft_set_field(struct contact_draft *d, const char *key, int type,
-			    const char *value, struct contact_error *err);
+int contact_draft_set_field(struct contact_draft *d, const char *key, int type, const char *value,
+			    struct contact_error *err);
 
 /* Records, with the contact, a consent for purpose with status (both as
  * consent.h names them; source "import"). Returns 0 or CW_EINVAL. */
@@ -165,8 +165,7 @@ int contact_update(struct store *st, const char *org_id, const char *id,
 struct contact {
 	char id[ID_SIZE];
 	char org_id[ID_SIZE];
-	char *phone, *wa_id, *raw_phone, *name, *language, *time_zone, *sex, *birth_date,
-	    *audience;
+	char *phone, *wa_id, *raw_phone, *name, *language, *time_zone, *sex, *birth_date, *audience;
 	char *fields; /* the JSON object text */
 	int64_t created_at, updated_at, last_seen, last_inbound, erased_at; /* 0: none */
 	char **tags;

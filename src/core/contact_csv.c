@@ -23,7 +23,7 @@ enum col_kind { COL_BUILTIN, COL_FIELD, COL_CONSENT };
 
 struct column {
 	enum col_kind kind;
-	const char *builtin; /* COL_BUILTIN: the setter's name (static) */
+	const char *builtin;		     /* COL_BUILTIN: the setter's name (static) */
 	char key[CONTACT_FIELD_KEY_MAX + 1]; /* COL_FIELD: the key; COL_CONSENT: the purpose */
 	int type;			     /* COL_FIELD: enum contact_ftype or -1 */
 };
@@ -32,11 +32,16 @@ static const struct {
 	const char *header;
 	const char *builtin;
 } header_names[] = {
-    {"phone", "phone"},		  {"name", "name"},
-    {"language", "language"},	  {"time_zone", "time_zone"},
-    {"timezone", "time_zone"},	  {"sex", "sex"},
-    {"gender", "sex"},		  {"birth_date", "birth_date"},
-    {"birthdate", "birth_date"},  {"audience", "audience"},
+    {"phone", "phone"},
+    {"name", "name"},
+    {"language", "language"},
+    {"time_zone", "time_zone"},
+    {"timezone", "time_zone"},
+    {"sex", "sex"},
+    {"gender", "sex"},
+    {"birth_date", "birth_date"},
+    {"birthdate", "birth_date"},
+    {"audience", "audience"},
     {"tags", "tags"},
 };
 
@@ -96,9 +101,9 @@ static int column_parse(const char *raw, struct column *col, char *why, size_t w
 	}
 	const char *key = NULL;
 	if (strncmp(h, "fields.", 7) == 0)
-		key = raw + (strstr(raw, ".") - raw) + 1;
+		key = strchr(raw, '.') + 1; /* raw keeps the key's case */
 	else if (strncmp(h, "field:", 6) == 0)
-		key = raw + (strstr(raw, ":") - raw) + 1;
+		key = strchr(raw, ':') + 1;
 	if (key) {
 		/* keys keep their case; the type suffix does not matter */
 		char k[CONTACT_FIELD_KEY_MAX + 16];

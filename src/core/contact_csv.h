@@ -42,25 +42,24 @@
 
 /* What an import did. */
 struct contact_csv_report {
-	long lines;	/* records after the header (blank ones are not counted) */
-	long created;	/* new contacts */
-	long updated;	/* existing contacts changed (or confirmed unchanged) */
-	long failed;	/* records refused */
+	long lines;   /* records after the header (blank ones are not counted) */
+	long created; /* new contacts */
+	long updated; /* existing contacts changed (or confirmed unchanged) */
+	long failed;  /* records refused */
 };
 
 /* A refused record: its first line, the field ("phone", "fields.visits";
  * "" for the record as a whole) and a sentence without the value. */
-typedef void (*contact_csv_error_fn)(void *ud, long line, const char *field,
-				     const char *message);
+typedef void (*contact_csv_error_fn)(void *ud, long line, const char *field, const char *message);
 /* Progress after each batch: bytes of the input consumed so far. */
 typedef void (*contact_csv_progress_fn)(void *ud, uint64_t bytes,
 					const struct contact_csv_report *r);
 
 struct contact_csv_opts {
 	const char *org_id;
-	const char *region; /* the organisation's default region ("IL") */
-	const char *actor;  /* for the audit log: "cli:import", "apikey:<id>" */
-	const char *via;    /* audit detail: "csv" */
+	const char *region;		     /* the organisation's default region ("IL") */
+	const char *actor;		     /* for the audit log: "cli:import", "apikey:<id>" */
+	const char *via;		     /* audit detail: "csv" */
 	contact_csv_error_fn on_error;	     /* may be NULL */
 	contact_csv_progress_fn on_progress; /* may be NULL */
 	void *ud;

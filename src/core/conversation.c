@@ -23,13 +23,12 @@
 #include "core/bot.h"
 #include "core/outbox.h"
 #include "core/policy.h"
-#include "wa/msg.h"
 #include "base/banned.h"
 
 #define AUTO_REPLY_PRODUCER "inbox:hours"
-#define AGENT_PRODUCER "agent:"
-#define CLIENT_KEY_MAX 150 /* room in OUTBOX_IDEM_MAX for "inbox:<id>:" */
-#define DECISIONS_MAX (CONV_THREAD_MAX * 4)
+#define AGENT_PRODUCER	    "agent:"
+#define CLIENT_KEY_MAX	    150 /* room in OUTBOX_IDEM_MAX for "inbox:<id>:" */
+#define DECISIONS_MAX	    (CONV_THREAD_MAX * 4)
 
 static void copy(char *dst, size_t n, const char *src)
 {
@@ -88,8 +87,8 @@ static int inbound_text(const json_t *m, struct buf *out)
 		put_member_text(out, o, "name");
 		return put_member_text(out, o, "address");
 	}
-	static const char *const media[] = {"image", "video", "audio", "voice", "document",
-					    "sticker"};
+	static const char *const media[] = {"image", "video",	 "audio",
+					    "voice", "document", "sticker"};
 	for (size_t i = 0; i < sizeof media / sizeof media[0]; i++) {
 		if (strcmp(type, media[i]) == 0) {
 			put_mark(out, type);
@@ -207,8 +206,7 @@ static int get_cb(void *ud, const struct store_row *row)
 	return 1;
 }
 
-int conversation_get(struct store *st, const char *org_id, const char *id,
-		     struct conversation *out)
+int conversation_get(struct store *st, const char *org_id, const char *id, struct conversation *out)
 {
 	struct get_ctx g = {out, 0};
 	struct store_val a[] = {SV_TEXT(org_id), SV_TEXT(id)};
@@ -218,8 +216,7 @@ int conversation_get(struct store *st, const char *org_id, const char *id,
 	return g.found ? 0 : CW_ENOTFOUND;
 }
 
-static int get_tx(struct store_tx *tx, const char *org_id, const char *id,
-		  struct conversation *out)
+static int get_tx(struct store_tx *tx, const char *org_id, const char *id, struct conversation *out)
 {
 	struct get_ctx g = {out, 0};
 	struct store_val a[] = {SV_TEXT(org_id), SV_TEXT(id)};
@@ -244,8 +241,8 @@ static int list_cb(void *ud, const struct store_row *row)
 	return l->fn(l->ud, &l->c) ? 1 : 0;
 }
 
-static void audit_read(struct store *st, const char *org_id, const char *actor,
-		       const char *action, const char *subject, const char *detail)
+static void audit_read(struct store *st, const char *org_id, const char *actor, const char *action,
+		       const char *subject, const char *detail)
 {
 	struct audit_entry e = {.org_id = org_id,
 				.actor = actor ? actor : "system:inbox",
@@ -293,18 +290,18 @@ json_t *conversation_json(const struct conversation *c, const struct hours *h, i
 	json_object_set_new(contact, "id", json_string(c->contact_id));
 	json_object_set_new(contact, "name",
 			    c->contact_name[0] ? json_string(c->contact_name) : json_null());
-	json_object_set_new(contact, "language", c->contact_language[0]
-							 ? json_string(c->contact_language)
-							 : json_null());
+	json_object_set_new(contact, "language",
+			    c->contact_language[0] ? json_string(c->contact_language)
+						   : json_null());
 	json_object_set_new(contact, "erased", json_boolean(c->contact_erased));
 	json_object_set_new(o, "contact", contact);
 	json_object_set_new(o, "number_id", json_string(c->number_id));
-	json_object_set_new(o, "assignee",
-			    c->assignee[0] ? json_pack("{s:s, s:o}", "id", c->assignee, "name",
-						       c->assignee_name[0]
-							   ? json_string(c->assignee_name)
-							   : json_null())
-					   : json_null());
+	json_object_set_new(
+	    o, "assignee",
+	    c->assignee[0]
+		? json_pack("{s:s, s:o}", "id", c->assignee, "name",
+			    c->assignee_name[0] ? json_string(c->assignee_name) : json_null())
+		: json_null());
 	json_object_set_new(o, "handoff", json_string(c->handoff));
 	json_object_set_new(o, "opened_at", iso_or_null(c->opened_at));
 	json_object_set_new(o, "waiting_since", iso_or_null(c->waiting_since));
@@ -323,9 +320,9 @@ json_t *conversation_json(const struct conversation *c, const struct hours *h, i
 		json_object_set_new(m, "status",
 				    c->last_status[0] ? json_string(c->last_status) : json_null());
 		json_object_set_new(m, "at", iso_or_null(c->last_at));
-		json_object_set_new(m, "preview", with_bodies && !c->contact_erased
-							  ? json_string(c->last_preview)
-							  : json_null());
+		json_object_set_new(m, "preview",
+				    with_bodies && !c->contact_erased ? json_string(c->last_preview)
+								      : json_null());
 		json_object_set_new(o, "last_message", m);
 	} else {
 		json_object_set_new(o, "last_message", json_null());
@@ -350,8 +347,9 @@ static json_t *by_json(const char *direction, const char *producer)
 		return json_pack("{s:s, s:n}", "kind", "system", "id");
 	static const struct {
 		const char *prefix, *kind;
-	} kinds[] = {{AGENT_PRODUCER, "agent"}, {"bot", "bot"},		{"journey:", "journey"},
-		     {"campaign:", "campaign"}, {AUTO_REPLY_PRODUCER, "system"}, {"api", "api"}};
+	} kinds[] = {{AGENT_PRODUCER, "agent"},	      {"bot", "bot"},
+		     {"journey:", "journey"},	      {"campaign:", "campaign"},
+		     {AUTO_REPLY_PRODUCER, "system"}, {"api", "api"}};
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
 		size_t n = strlen(kinds[i].prefix);
 		if (strncmp(producer, kinds[i].prefix, n) == 0) {
@@ -371,7 +369,7 @@ struct decision_item {
 };
 
 struct thread_ctx {
-	json_t *messages; /* newest first */
+	json_t *messages;	     /* newest first */
 	int64_t at[CONV_THREAD_MAX]; /* their times */
 	int with_bodies;
 	int64_t oldest_at;
@@ -388,8 +386,8 @@ static int thread_cb(void *ud, const struct store_row *row)
 	json_object_set_new(m, "kind", json_string("message"));
 	json_object_set_new(m, "id", json_string(store_row_text(row, 0)));
 	json_object_set_new(m, "direction", json_string(direction ? direction : ""));
-	json_object_set_new(m, "type", json_string(store_row_text(row, 2) ? store_row_text(row, 2)
-									   : ""));
+	json_object_set_new(m, "type",
+			    json_string(store_row_text(row, 2) ? store_row_text(row, 2) : ""));
 	const char *status = store_row_text(row, 3);
 	json_object_set_new(m, "status", status ? json_string(status) : json_null());
 	int64_t at = col_int(row, 5);
@@ -398,40 +396,39 @@ static int thread_cb(void *ud, const struct store_row *row)
 	json_object_set_new(m, "delivered_at", iso_or_null(col_int(row, 7)));
 	json_object_set_new(m, "read_at", iso_or_null(col_int(row, 8)));
 	json_object_set_new(m, "failed_at", iso_or_null(col_int(row, 9)));
-	json_object_set_new(m, "error", store_row_is_null(row, 10) && !store_row_text(row, 11)
-						? json_null()
-						: json_pack("{s:o, s:o}", "code",
-							    store_row_is_null(row, 10)
-								? json_null()
-								: json_integer(store_row_int(row, 10)),
-							    "title",
-							    store_row_text(row, 11)
-								? json_string(store_row_text(row, 11))
-								: json_null()));
+	json_object_set_new(
+	    m, "error",
+	    store_row_is_null(row, 10) && !store_row_text(row, 11)
+		? json_null()
+		: json_pack("{s:o, s:o}", "code",
+			    store_row_is_null(row, 10) ? json_null()
+						       : json_integer(store_row_int(row, 10)),
+			    "title",
+			    store_row_text(row, 11) ? json_string(store_row_text(row, 11))
+						    : json_null()));
 	json_object_set_new(m, "by", by_json(direction, store_row_text(row, 12)));
-	json_object_set_new(m, "number_id", store_row_text(row, 13)
-						? json_string(store_row_text(row, 13))
-						: json_null());
+	json_object_set_new(m, "number_id",
+			    store_row_text(row, 13) ? json_string(store_row_text(row, 13))
+						    : json_null());
 	json_t *payload = NULL;
 	const char *ps = store_row_text(row, 4);
 	if (ps)
 		payload = json_loads(ps, 0, NULL);
 	const json_t *tpl = json_object_get(payload, "template");
-	json_object_set_new(m, "template",
-			    direction && strcmp(direction, "out") == 0 && json_str(tpl, "name")
-				? json_pack("{s:s, s:o}", "name", json_str(tpl, "name"),
-					    "language",
-					    json_str(json_object_get(tpl, "language"), "code")
-						? json_string(json_str(
-						      json_object_get(tpl, "language"), "code"))
-						: json_null())
-				: json_null());
+	json_object_set_new(
+	    m, "template",
+	    direction && strcmp(direction, "out") == 0 && json_str(tpl, "name")
+		? json_pack("{s:s, s:o}", "name", json_str(tpl, "name"), "language",
+			    json_str(json_object_get(tpl, "language"), "code")
+				? json_string(json_str(json_object_get(tpl, "language"), "code"))
+				: json_null())
+		: json_null());
 	if (t->with_bodies) {
 		struct buf b;
 		buf_init(&b, CONV_TEXT_MAX * 4);
 		conversation_message_text(direction, payload, &b);
-		json_object_set_new(m, "text", payload ? json_string(b.data ? b.data : "")
-						       : json_null());
+		json_object_set_new(m, "text",
+				    payload ? json_string(b.data ? b.data : "") : json_null());
 		buf_release(&b);
 	}
 	json_decref(payload);
@@ -451,12 +448,11 @@ static json_t *decision_json(const struct store_row *row)
 	json_object_set_new(o, "purpose", json_string(store_row_text(row, 3)));
 	json_object_set_new(o, "outcome", json_string(store_row_text(row, 4)));
 	const char *reason = store_row_text(row, 5);
-	json_object_set_new(o, "reason", reason && *reason && strcmp(reason, "none") != 0
-						 ? json_string(reason)
-						 : json_null());
-	json_object_set_new(o, "message", json_string(store_row_text(row, 6)
-							   ? store_row_text(row, 6)
-							   : ""));
+	json_object_set_new(o, "reason",
+			    reason && *reason && strcmp(reason, "none") != 0 ? json_string(reason)
+									     : json_null());
+	json_object_set_new(o, "message",
+			    json_string(store_row_text(row, 6) ? store_row_text(row, 6) : ""));
 	json_object_set_new(o, "until", iso_or_null(col_int(row, 7)));
 	json_object_set_new(o, "at", iso_or_null(col_int(row, 8)));
 	return o;
@@ -677,9 +673,9 @@ int conversation_on_inbound(void *ud, struct store_tx *tx, const struct inbound 
 	char id[ID_SIZE];
 	id_new(id);
 	struct inbound_row r = {.created = 0};
-	struct store_val a[] = {SV_TEXT(id),	       SV_TEXT(in->org_id), SV_TEXT(in->number_id),
-				SV_TEXT(in->contact_id), SV_INT(at),	    SV_INT(in->now_ms),
-				SV_TEXT(handoff)};
+	struct store_val a[] = {
+	    SV_TEXT(id), SV_TEXT(in->org_id), SV_TEXT(in->number_id), SV_TEXT(in->contact_id),
+	    SV_INT(at),	 SV_INT(in->now_ms),  SV_TEXT(handoff)};
 	int rc = store_tx_query(tx, "inbox.on_inbound", a, 7, inbound_cb, &r);
 	if (rc < 0)
 		return rc;
@@ -743,8 +739,8 @@ static int assign_fn(struct store_tx *tx, void *ud)
 	return audit_change(tx, &c, a->actor, "conversation.assign", "ok", extra);
 }
 
-int conversation_assign(struct store *st, const char *org_id, const char *id,
-			const char *assignee, const char *actor, struct conversation *out)
+int conversation_assign(struct store *st, const char *org_id, const char *id, const char *assignee,
+			const char *actor, struct conversation *out)
 {
 	struct assign_ctx a = {org_id, id, assignee, actor};
 	int rc = store_tx(st, assign_fn, &a);
@@ -772,8 +768,8 @@ static int close_fn(struct store_tx *tx, void *ud)
 		return rc;
 	if (changes == 0)
 		return CW_ECONFLICT;
-	return audit_change(tx, &c, x->actor, x->close ? "conversation.close" : "conversation.reopen",
-			    "ok", NULL);
+	return audit_change(tx, &c, x->actor,
+			    x->close ? "conversation.close" : "conversation.reopen", "ok", NULL);
 }
 
 int conversation_set_closed(struct store *st, const char *org_id, const char *id, int close,
@@ -805,15 +801,10 @@ static int responded(struct store_tx *tx, const struct conversation *c, const ch
 			return rc;
 		int64_t waited = now > c->waiting_since ? now - c->waiting_since : 0;
 		int64_t business = hours_open_between(&h, c->waiting_since, now);
-		struct store_val s[] = {SV_TEXT(c->org_id),
-					SV_TEXT(c->id),
-					SV_TEXT(responder),
-					SV_INT(c->waiting_since),
-					SV_INT(now),
-					SV_INT(waited),
-					SV_INT(business),
-					SV_INT(h.target_ms),
-					SV_INT(business <= h.target_ms)};
+		struct store_val s[] = {
+		    SV_TEXT(c->org_id),	      SV_TEXT(c->id),	   SV_TEXT(responder),
+		    SV_INT(c->waiting_since), SV_INT(now),	   SV_INT(waited),
+		    SV_INT(business),	      SV_INT(h.target_ms), SV_INT(business <= h.target_ms)};
 		rc = store_tx_exec(tx, "inbox.frt_insert", s, 9, NULL);
 		if (rc)
 			return rc;
@@ -918,7 +909,8 @@ int conversation_template_body(struct store *st, const char *org_id, const char 
 		err->reason = "invalid_name";
 		copy(err->field, sizeof err->field, "template.name");
 		snprintf(err->message, sizeof err->message,
-			 "no template of that name is registered%s", lang ? " in that language" : "");
+			 "no template of that name is registered%s",
+			 lang ? " in that language" : "");
 		return CW_ENOTFOUND;
 	}
 	if (rc)
@@ -939,7 +931,8 @@ int conversation_template_body(struct store *st, const char *org_id, const char 
 				copy(err->message, sizeof err->message, "a parameter is a string");
 				return CW_EINVAL;
 			}
-			json_array_append_new(ps, json_pack("{s:s, s:O}", "type", "text", "text", v));
+			json_array_append_new(ps,
+					      json_pack("{s:s, s:O}", "type", "text", "text", v));
 		}
 	} else if (json_is_object(params)) {
 		json_object_foreach((json_t *)params, k, v)
@@ -977,8 +970,7 @@ int conversation_template_body(struct store *st, const char *org_id, const char 
 	return 0;
 }
 
-int conversation_templates(struct store *st, const char *org_id, const char *lang,
-			   json_t **out)
+int conversation_templates(struct store *st, const char *org_id, const char *lang, json_t **out)
 {
 	json_t *all = NULL;
 	*out = NULL;
@@ -1081,8 +1073,10 @@ int conversation_stats(struct store *st, const char *org_id, int64_t since, int6
 	if (rc < 0)
 		goto done;
 	rc = 0;
-	qsort(s.business, s.n, sizeof *s.business, i64_cmp);
-	qsort(s.wall, s.n, sizeof *s.wall, i64_cmp);
+	if (s.n > 0) {
+		qsort(s.business, s.n, sizeof *s.business, i64_cmp);
+		qsort(s.wall, s.n, sizeof *s.wall, i64_cmp);
+	}
 	out->responses = (int64_t)s.n;
 	out->within_target = s.within;
 	out->median_ms = percentile(s.business, s.n, 50);

@@ -45,13 +45,13 @@
 #include "core/template.h"
 #include "store/store.h"
 
-#define CONV_LIST_MAX 200
-#define CONV_THREAD_MAX 200
-#define CONV_PREVIEW_CHARS 120 /* characters of the last message shown in a list */
-#define CONV_PREVIEW_MAX (CONV_PREVIEW_CHARS * 4 + 8)
-#define CONV_NAME_MAX 200
+#define CONV_LIST_MAX	       200
+#define CONV_THREAD_MAX	       200
+#define CONV_PREVIEW_CHARS     120 /* characters of the last message shown in a list */
+#define CONV_PREVIEW_MAX       (CONV_PREVIEW_CHARS * 4 + 8)
+#define CONV_NAME_MAX	       200
 #define CONV_STATS_SAMPLES_MAX 100000 /* first responses read for one figure */
-#define CONV_TEXT_MAX 4096            /* Meta's limit on a text body */
+#define CONV_TEXT_MAX	       4096   /* Meta's limit on a text body */
 
 /* One conversation as the inbox lists it. Strings are copies. */
 struct conversation {
@@ -59,9 +59,9 @@ struct conversation {
 	char org_id[ID_SIZE];
 	char number_id[ID_SIZE];
 	char contact_id[ID_SIZE];
-	char status[8];	 /* open, pending, closed */
-	char handoff[12]; /* button (asked for a person), unhandled (nothing else answered) */
-	char assignee[ID_SIZE];		    /* agent or API key id; "" when unassigned */
+	char status[8];		/* open, pending, closed */
+	char handoff[12];	/* button (asked for a person), unhandled (nothing else answered) */
+	char assignee[ID_SIZE]; /* agent or API key id; "" when unassigned */
 	char assignee_name[CONV_NAME_MAX + 1]; /* "" when unknown */
 	int64_t opened_at;
 	int64_t waiting_since;	   /* first unanswered inbound; 0 when no one waits */
@@ -137,8 +137,8 @@ json_t *conversation_json(const struct conversation *c, const struct hours *h, i
  * NULL) gets the conversation after. Returns 0, CW_ENOTFOUND (no such
  * conversation) or CW_EINVAL (assignee is not a live agent or key of the
  * organisation). */
-int conversation_assign(struct store *st, const char *org_id, const char *id,
-			const char *assignee, const char *actor, struct conversation *out);
+int conversation_assign(struct store *st, const char *org_id, const char *id, const char *assignee,
+			const char *actor, struct conversation *out);
 
 /* Closes (close != 0) or reopens conversation id. Closing ends any waiting
  * period without a sample. Audited "conversation.close" / ".reopen".
@@ -150,11 +150,11 @@ int conversation_set_closed(struct store *st, const char *org_id, const char *id
 /* An agent's reply. */
 struct conversation_reply {
 	const char *org_id;
-	const char *id;	       /* the conversation */
-	const char *responder; /* the agent (or API key) id: assignee and sample */
-	const char *actor;     /* for the audit log: "agent:<id>", "apikey:<id>" */
-	const json_t *payload; /* a Cloud API body: {"type":"text","text":{"body":…}} or a
-				  template (conversation_template_body); borrowed */
+	const char *id;		/* the conversation */
+	const char *responder;	/* the agent (or API key) id: assignee and sample */
+	const char *actor;	/* for the audit log: "agent:<id>", "apikey:<id>" */
+	const json_t *payload;	/* a Cloud API body: {"type":"text","text":{"body":…}} or a
+				   template (conversation_template_body); borrowed */
 	const char *client_key; /* the client's idempotency key, or NULL for a new one */
 };
 
@@ -185,8 +185,7 @@ int conversation_template_body(struct store *st, const char *org_id, const char 
  * AUTHENTICATION) as a new array of {"name","language","category",
  * "body_params","param_names","matches_language"}, those in lang first.
  * Returns 0 or a store error. */
-int conversation_templates(struct store *st, const char *org_id, const char *lang,
-			   json_t **out);
+int conversation_templates(struct store *st, const char *org_id, const char *lang, json_t **out);
 
 /* The inbox figures of an organisation over [since, until). */
 struct conversation_stats {
@@ -194,9 +193,9 @@ struct conversation_stats {
 	int64_t oldest_waiting_since; /* 0 when no one waits */
 	int64_t responses;	      /* first responses in the period */
 	int64_t within_target;
-	int64_t median_ms, p90_ms;   /* business-hours time to first response */
-	int64_t median_wall_ms;	     /* wall-clock time, for comparison */
-	int64_t target_ms;	     /* the current target */
+	int64_t median_ms, p90_ms; /* business-hours time to first response */
+	int64_t median_wall_ms;	   /* wall-clock time, for comparison */
+	int64_t target_ms;	   /* the current target */
 };
 /* Computes them (percentiles by nearest rank over at most
  * CONV_STATS_SAMPLES_MAX samples, the most recent). Audited

@@ -47,9 +47,9 @@
 #define DISPATCH_MAX_RATE 1000   /* Meta's highest throughput per number */
 #define DISPATCH_SHARED_RATE 20  /* a number shared with the WhatsApp Business app */
 #define DISPATCH_INFLIGHT 128    /* requests running at once, all numbers */
-#define DISPATCH_AHEAD_MS 250    /* rows claimed ahead: this much sending per number */
+#define DISPATCH_AHEAD_MS 500    /* rows claimed ahead: this much sending per number */
 #define DISPATCH_QUEUE_MIN 8
-#define DISPATCH_QUEUE_MAX 256
+#define DISPATCH_QUEUE_MAX 512
 #define DISPATCH_TICK_MS 20      /* the keeper's longest sleep */
 #define DISPATCH_DUE_CHECK_MS 50 /* how often an idle number is looked at */
 #define DISPATCH_RELOAD_MS 5000  /* numbers (rate, pause) read again */
@@ -79,6 +79,7 @@ struct job {
 	int attempts;
 	int prio;
 	int64_t expires_at; /* 0: never */
+	int64_t sent_ms;    /* when its request started (the pair table's time) */
 	json_t *payload;
 	char to[DISPATCH_TO_MAX];
 	enum job_result res;
@@ -236,17 +237,25 @@ static int queue_target(int rate)
 
 /* ---- the token bucket ---- */
 
-/* 1 % of a second's tokens, and never under 1.5: a sender that looks a
- * little late keeps the fraction of a token it would otherwise lose, while
- * no one-second window gets more than one message over the rate. */
+/* A tenth of a second's tokens, at least 1.5: a sender that was kept from
+ * running for up to 100 ms (a busy machine) catches up instead of losing
+ * the time; the one-second window below keeps the catching up within the
+ * rate. */
 static double bucket_burst(double rate)
 {
-	double b = rate / 100.0;
+	double b = rate / 10.0;
 	return b < 1.5 ? 1.5 : b;
+}
+
+static int bucket_window(double rate)
+{
+	int w = (int)rate;
+	return w < 1 ? 1 : w > DISPATCH_BUCKET_RING ? DISPATCH_BUCKET_RING : w;
 }
 
 void dispatch_bucket_init(struct dispatch_bucket *b, double rate, int64_t now_ns)
 {
+	memset(b, 0, sizeof *b);
 	b->rate = rate;
 	b->burst = bucket_burst(rate);
 	b->tokens = 1.0;
@@ -272,12 +281,27 @@ void dispatch_bucket_set_rate(struct dispatch_bucket *b, double rate, int64_t no
 		b->tokens = b->burst;
 }
 
+/* When the send `window` sends ago started (0: there were fewer). */
+static int64_t bucket_window_start(const struct dispatch_bucket *b)
+{
+	int w = bucket_window(b->rate);
+	if (b->sends < (uint64_t)w)
+		return 0;
+	return b->sent_ns[(b->head + DISPATCH_BUCKET_RING - w) % DISPATCH_BUCKET_RING];
+}
+
 int dispatch_bucket_take(struct dispatch_bucket *b, int64_t now_ns)
 {
 	bucket_refill(b, now_ns);
 	if (b->tokens < 1.0)
 		return 0;
+	int64_t first = bucket_window_start(b);
+	if (b->sends >= (uint64_t)bucket_window(b->rate) && now_ns - first < 1000000000LL)
+		return 0; /* the last second already had `rate` sends */
 	b->tokens -= 1.0;
+	b->sent_ns[b->head] = now_ns;
+	b->head = (b->head + 1) % DISPATCH_BUCKET_RING;
+	b->sends++;
 	return 1;
 }
 
@@ -286,9 +310,15 @@ int64_t dispatch_bucket_wait_ns(const struct dispatch_bucket *b, int64_t now_ns)
 	double t = b->tokens;
 	if (now_ns > b->at_ns)
 		t += (double)(now_ns - b->at_ns) * b->rate / 1e9;
-	if (t >= 1.0 || b->rate <= 0)
-		return 0;
-	return (int64_t)((1.0 - t) * 1e9 / b->rate) + 1;
+	int64_t wait = 0;
+	if (t < 1.0 && b->rate > 0)
+		wait = (int64_t)((1.0 - t) * 1e9 / b->rate) + 1;
+	if (b->sends >= (uint64_t)bucket_window(b->rate)) {
+		int64_t open_at = bucket_window_start(b) + 1000000000LL;
+		if (open_at - now_ns > wait)
+			wait = open_at - now_ns;
+	}
+	return wait;
 }
 
 /* ---- the pair limit (sender only) ----
@@ -329,6 +359,17 @@ static void pair_note(struct dispatch *d, const struct dnum *n, const char *to, 
 	d->pair_at[slot] = now_ms;
 }
 
+/* A request that failed reached nobody: the person's 6 s do not start. */
+static void pair_forget(struct dispatch *d, const struct dnum *n, const char *to, int64_t at_ms)
+{
+	if (!to[0])
+		return;
+	uint64_t h = pair_hash(n, to);
+	size_t slot = (size_t)(h & (DISPATCH_PAIR_SLOTS - 1));
+	if (d->pair_key[slot] == h && d->pair_at[slot] == at_ms)
+		d->pair_key[slot] = 0;
+}
+
 /* ---- the sender ---- */
 
 /* Called by wa_client_poll() on the sender thread when a request ends. */
@@ -346,6 +387,7 @@ static void on_sent(const struct wa_send_result *r, void *ud)
 		j->code = r->error.code ? r->error.code : e->code;
 		snprintf(j->title, sizeof j->title, "%.127s",
 			 r->error.message[0] ? r->error.message : e->title);
+		pair_forget(d, j->num, j->to, j->sent_ms);
 	}
 	pthread_mutex_lock(&d->mu);
 	d->inflight--;
@@ -400,6 +442,7 @@ static int64_t sender_round(struct dispatch *d, int64_t now_ns, int64_t now_ms)
 				break;
 			fifo_pop(f);
 			pair_note(d, n, j->to, now_ms);
+			j->sent_ms = now_ms;
 			int rc = wa_client_send(d->client, n->pnid, n->token, j->payload, on_sent, j);
 			if (rc) {
 				if (rc == CW_ETOOBIG) {
@@ -878,9 +921,10 @@ static int run_round(struct dispatch *d, struct round *r)
 	if (++r->failures < DISPATCH_ROUND_RETRIES)
 		return rc;
 	r->failures = 0;
+	/* This round claims, sweeps and reclaims nothing; the next one will. */
 	struct fifo all = r->results;
 	r->results = (struct fifo){NULL, NULL, 0};
-	int nneeds = r->nneeds, sweep = r->sweep, recl = r->reclaim;
+	int nneeds = r->nneeds;
 	r->nneeds = 0;
 	r->sweep = r->reclaim = 0;
 	struct job *j;
@@ -896,9 +940,6 @@ static int run_round(struct dispatch *d, struct round *r)
 			fifo_push(&kept, j);
 		}
 	}
-	/* This round claims nothing and sweeps nothing; the next one will. */
-	(void)sweep;
-	(void)recl;
 	r->results = kept;
 	r->nneeds = nneeds;
 	for (int i = 0; i < r->nneeds; i++)

@@ -64,25 +64,33 @@ struct dispatch_stats {
 };
 void dispatch_get_stats(struct dispatch *d, struct dispatch_stats *out);
 
-/* ---- the token bucket (plain data; one per phone number) ----
+/* ---- the rate limiter (plain data; one per phone number) ----
  *
- * rate tokens per second, at most burst of them saved up: in any window of
- * T seconds at most burst + rate * T sends start. burst is rate / 100, and
- * at least 1.5 (so a sender that looks late loses no fraction of a token):
- * no one-second window goes over the rate by more than 1 %, or by one
- * message below 150 a second. */
+ * A token bucket with a one-second window on top. Tokens come at `rate` per
+ * second and up to a tenth of a second's worth (at least 1.5) are kept, so a
+ * sender held up for a moment (a busy machine) catches up instead of losing
+ * the time; and a send is allowed only when fewer than `rate` sends started
+ * in the last second (a ring of the last DISPATCH_BUCKET_RING send times).
+ * So the long-run rate is `rate`, and no one-second window, wherever it
+ * starts, ever holds more than `rate` sends. */
+#define DISPATCH_BUCKET_RING 1000 /* the highest rate: one slot per send */
 struct dispatch_bucket {
 	double rate;   /* tokens per second */
 	double burst;  /* the most tokens kept */
 	double tokens;
 	int64_t at_ns; /* monotonic time of the last refill */
+	uint64_t sends;
+	int head;
+	int64_t sent_ns[DISPATCH_BUCKET_RING];
 };
 void dispatch_bucket_init(struct dispatch_bucket *b, double rate, int64_t now_ns);
-/* Changes the rate (a slowed-down number), keeping the saved tokens. */
+/* Changes the rate (a slowed-down number), keeping the saved tokens and the
+ * window. */
 void dispatch_bucket_set_rate(struct dispatch_bucket *b, double rate, int64_t now_ns);
-/* Refills to now_ns; returns 1 and spends one token when one is there. */
+/* Refills to now_ns; returns 1 and spends one token when one is there and
+ * the last second has room. */
 int dispatch_bucket_take(struct dispatch_bucket *b, int64_t now_ns);
-/* Nanoseconds until the next token (0 when one is there). */
+/* Nanoseconds until a send may start (0: now). */
 int64_t dispatch_bucket_wait_ns(const struct dispatch_bucket *b, int64_t now_ns);
 
 #endif

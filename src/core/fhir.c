@@ -27,9 +27,12 @@
 static const struct {
 	const char *contact, *fhir;
 } element_of[] = {
-    {"phone", "telecom"},	  {"name", "name"},
-    {"sex", "gender"},		  {"birth_date", "birthDate"},
-    {"language", "communication"}, {"fields.fhir_id", "id"},
+    {"phone", "telecom"},
+    {"name", "name"},
+    {"sex", "gender"},
+    {"birth_date", "birthDate"},
+    {"language", "communication"},
+    {"fields.fhir_id", "id"},
     {"fields.mrn", "identifier"},
 };
 
@@ -151,7 +154,8 @@ static const char *pick_mrn(const json_t *ids)
 	const json_t *id, *coding;
 	json_array_foreach(ids, i, id)
 	{
-		json_array_foreach(json_object_get(json_object_get(id, "type"), "coding"), k, coding)
+		json_array_foreach(json_object_get(json_object_get(id, "type"), "coding"), k,
+				   coding)
 		{
 			const char *code = json_string_value(json_object_get(coding, "code"));
 			if (code && strcmp(code, "MR") == 0)
@@ -244,8 +248,8 @@ static void report_error(struct fhir_report *r, long entry, const json_t *res,
 	json_array_append_new(r->errors, e);
 }
 
-static int import_patient(struct store *st, const char *org_id, const char *region,
-			  const json_t *p, long entry, const char *actor, struct fhir_report *r)
+static int import_patient(struct store *st, const char *org_id, const char *region, const json_t *p,
+			  long entry, const char *actor, struct fhir_report *r)
 {
 	struct contact_draft d;
 	struct contact_error err;
@@ -317,8 +321,9 @@ int fhir_import(struct store *st, const char *org_id, const char *region, const 
 		json_object_set_new(r->skipped_types, key,
 				    json_integer((n ? json_integer_value(n) : 0) + 1));
 	}
-	log_info("fhir", "bundle import: %ld patients, %ld created, %ld updated, %ld failed, "
-			 "%ld other resources skipped",
+	log_info("fhir",
+		 "bundle import: %ld patients, %ld created, %ld updated, %ld failed, "
+		 "%ld other resources skipped",
 		 r->patients, r->created, r->updated, r->failed, r->skipped);
 	return 0;
 }
@@ -383,10 +388,10 @@ static json_t *patient_resource(const struct contact *c)
 		return p; /* a tombstone: nothing personal is left to export */
 	json_t *ext = json_array();
 	if (c->time_zone)
-		json_array_append_new(
-		    ext, json_pack("{s:s, s:s}", "url",
-				   "http://hl7.org/fhir/StructureDefinition/timezone", "valueCode",
-				   c->time_zone));
+		json_array_append_new(ext,
+				      json_pack("{s:s, s:s}", "url",
+						"http://hl7.org/fhir/StructureDefinition/timezone",
+						"valueCode", c->time_zone));
 	if (c->audience)
 		json_array_append_new(ext, json_pack("{s:s, s:s}", "url", "urn:carewire:audience",
 						     "valueString", c->audience));
@@ -403,8 +408,8 @@ static json_t *patient_resource(const struct contact *c)
 		else if (json_is_number(v))
 			json_object_set(x, "valueDecimal", v);
 		else if (json_is_string(v))
-			json_object_set(x, is_date(json_string_value(v)) ? "valueDate" : "valueString",
-					v);
+			json_object_set(
+			    x, is_date(json_string_value(v)) ? "valueDate" : "valueString", v);
 		json_array_append_new(ext, x);
 	}
 	json_decref(fields);
@@ -429,10 +434,10 @@ static json_t *patient_resource(const struct contact *c)
 	if (c->birth_date)
 		json_object_set_new(p, "birthDate", json_string(c->birth_date));
 	if (c->language)
-		json_object_set_new(
-		    p, "communication",
-		    json_pack("[{s:{s:[o]}, s:b}]", "language", "coding",
-			      coding("urn:ietf:bcp:47", c->language, NULL), "preferred", 1));
+		json_object_set_new(p, "communication",
+				    json_pack("[{s:{s:[o]}, s:b}]", "language", "coding",
+					      coding("urn:ietf:bcp:47", c->language, NULL),
+					      "preferred", 1));
 	return p;
 }
 
@@ -479,28 +484,27 @@ static int consent_cb(void *ud, const struct consent_rec *r)
 				      coding("http://loinc.org", "59284-0", "Patient Consent")));
 	json_object_set_new(c, "patient", json_pack("{s:s}", "reference", ref));
 	json_object_set_new(c, "dateTime", iso(r->at));
+	json_object_set_new(c, "policyRule",
+			    json_pack("{s:[o]}", "coding",
+				      coding("http://terminology.hl7.org/CodeSystem/v3-ActCode",
+					     granted ? "OPTIN" : "OPTOUT", NULL)));
 	json_object_set_new(
-	    c, "policyRule",
-	    json_pack("{s:[o]}", "coding",
-		      coding("http://terminology.hl7.org/CodeSystem/v3-ActCode",
-			     granted ? "OPTIN" : "OPTOUT", NULL)));
-	json_object_set_new(c, "provision",
-			    json_pack("{s:s, s:[o]}", "type", granted ? "permit" : "deny",
-				      "purpose",
-				      coding("urn:carewire:purpose",
-					     r->purpose ? r->purpose : "service", NULL)));
+	    c, "provision",
+	    json_pack("{s:s, s:[o]}", "type", granted ? "permit" : "deny", "purpose",
+		      coding("urn:carewire:purpose", r->purpose ? r->purpose : "service", NULL)));
 	json_t *ext = json_array();
 	if (r->source)
-		json_array_append_new(ext, json_pack("{s:s, s:s}", "url",
-						     "urn:carewire:consent-source", "valueCode",
-						     r->source));
+		json_array_append_new(ext,
+				      json_pack("{s:s, s:s}", "url", "urn:carewire:consent-source",
+						"valueCode", r->source));
 	if (r->wording_version)
-		json_array_append_new(ext, json_pack("{s:s, s:s}", "url",
-						     "urn:carewire:wording-version", "valueString",
-						     r->wording_version));
+		json_array_append_new(ext,
+				      json_pack("{s:s, s:s}", "url", "urn:carewire:wording-version",
+						"valueString", r->wording_version));
 	json_object_set_new(c, "extension", ext);
 	if (r->evidence)
-		json_object_set_new(c, "sourceAttachment", json_pack("{s:s}", "title", r->evidence));
+		json_object_set_new(c, "sourceAttachment",
+				    json_pack("{s:s}", "title", r->evidence));
 	add_entry(b, c);
 	return 0;
 }
@@ -510,11 +514,9 @@ static json_t *message_text(const char *payload, const char *type)
 {
 	json_t *p = payload ? json_loads(payload, 0, NULL) : NULL;
 	const char *s = NULL;
-	static const char *const paths[] = {"text.body",
-					    "button.text",
-					    "interactive.button_reply.title",
-					    "interactive.list_reply.title",
-					    "interactive.body.text"};
+	static const char *const paths[] = {
+	    "text.body", "button.text", "interactive.button_reply.title",
+	    "interactive.list_reply.title", "interactive.body.text"};
 	for (size_t i = 0; p && !s && i < sizeof paths / sizeof paths[0]; i++)
 		s = json_string_value(json_path(p, paths[i]));
 	json_t *out;
@@ -549,9 +551,9 @@ static int message_cb(void *ud, const struct contact_message *m)
 	json_object_set_new(c, "id", json_string(m->id ? m->id : "unknown"));
 	json_object_set_new(c, "status", json_string(status));
 	if (m->wamid)
-		json_object_set_new(c, "identifier",
-				    json_pack("[{s:s, s:s}]", "system", "urn:whatsapp:wamid",
-					      "value", m->wamid));
+		json_object_set_new(
+		    c, "identifier",
+		    json_pack("[{s:s, s:s}]", "system", "urn:whatsapp:wamid", "value", m->wamid));
 	json_object_set_new(
 	    c, "medium",
 	    json_pack("[{s:[o], s:s}]", "coding",
@@ -569,9 +571,9 @@ static int message_cb(void *ud, const struct contact_message *m)
 	if (strcmp(status, "not-done") == 0 && m->error_title)
 		json_object_set_new(c, "statusReason", json_pack("{s:s}", "text", m->error_title));
 	if (m->payload) /* erased bodies stay erased */
-		json_object_set_new(c, "payload",
-				    json_pack("[{s:o}]", "contentString",
-					      message_text(m->payload, m->type)));
+		json_object_set_new(
+		    c, "payload",
+		    json_pack("[{s:o}]", "contentString", message_text(m->payload, m->type)));
 	add_entry(b, c);
 	return 0;
 }

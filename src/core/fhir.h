@@ -52,8 +52,8 @@ int fhir_patient_draft(const json_t *patient, const char *region, struct contact
 struct fhir_report {
 	long patients; /* Patient resources seen */
 	long created, updated, failed;
-	long skipped; /* resources of other types */
-	json_t *errors;	 /* [{"entry":N,"resource":"Patient/<id>","field","message"}] */
+	long skipped;	       /* resources of other types */
+	json_t *errors;	       /* [{"entry":N,"resource":"Patient/<id>","field","message"}] */
 	json_t *skipped_types; /* {"Encounter":3,...} */
 };
 

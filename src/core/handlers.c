@@ -6,6 +6,7 @@
 #include "core/bot.h"
 #include "core/conversation.h"
 #include "core/ingest.h"
+#include "core/journey.h"
 #include "core/optout.h"
 #include "core/outbox.h"
 #include "core/template.h"
@@ -15,6 +16,8 @@ void handlers_register(struct app *app)
 {
 	/* Opt-out words first: "STOP" is never answered as a question. */
 	ingest_add_inbound(app->ingest, "optout", optout_on_inbound, app);
+	/* A run waiting for this person's reply gets it before the bot. */
+	ingest_add_inbound(app->ingest, "journeys", journey_on_inbound, app->journeys);
 	ingest_add_inbound(app->ingest, "bot", bot_on_inbound, app);
 	/* Last: whatever no one else answered waits for a person. */
 	ingest_add_inbound(app->ingest, "inbox", conversation_on_inbound, NULL);

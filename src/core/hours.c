@@ -271,7 +271,8 @@ static int parse_day(const char *s, struct hours_span *spans, int *n, const char
 		else if (strncmp(p, "\xe2\x80\x93", 3) == 0) /* an en dash */
 			p += 3;
 		else
-			return fail(e, field, "a span is an opening and a closing time: 08:00-18:00");
+			return fail(e, field,
+				    "a span is an opening and a closing time: 08:00-18:00");
 		p = parse_hm(skip_spaces(p), &close);
 		if (!p)
 			return fail(e, field, "a day is \"closed\" or spans like \"08:00-18:00\"");
@@ -369,9 +370,10 @@ int hours_from_json(const json_t *obj, const char *default_zone, struct hours *h
 			if (wd < 0)
 				return fail(e, field, "days are sun, mon, tue, wed, thu, fri, sat");
 			if (!json_is_string(v))
-				return fail(e, field, "a day is a string: \"closed\" or \"08:00-18:00\"");
-			int rc = parse_day(json_string_value(v), h->spans[wd], &h->nspans[wd], field,
-					   e);
+				return fail(e, field,
+					    "a day is a string: \"closed\" or \"08:00-18:00\"");
+			int rc =
+			    parse_day(json_string_value(v), h->spans[wd], &h->nspans[wd], field, e);
 			if (rc)
 				return rc;
 			total += h->nspans[wd];
@@ -523,7 +525,8 @@ static int finish_load(const char *org_id, struct loaded *l, struct hours *h)
 	json_t *o = json_loads(l->json, 0, &je);
 	struct json_error e;
 	if (!o || hours_from_json(o, l->zone, h, &e) != 0) {
-		log_warn("hours", "the stored business hours of %s do not read; using none", org_id);
+		log_warn("hours", "the stored business hours of %s do not read; using none",
+			 org_id);
 		hours_default(h, l->zone);
 	}
 	json_decref(o);
@@ -691,7 +694,8 @@ int hours_week_text(const struct hours *h, const char *lang, struct buf *out)
 	const struct lang_text *t = text_for(lang);
 	if (!h->enabled) {
 		buf_puts(out, t->every_day);
-		return buf_puts(out, " 0:00\xe2\x80\x93" "24:00");
+		return buf_puts(out, " 0:00\xe2\x80\x93"
+				     "24:00");
 	}
 	int all = h->nspans[0] > 0;
 	for (int wd = 1; wd < 7 && all; wd++)
@@ -739,7 +743,7 @@ static int put_by(struct buf *out, const struct hours *h, const struct lang_text
 	snprintf(tm, sizeof tm, "%d:%02d", lp.hour, lp.minute);
 	snprintf(date, sizeof date, "%d.%d", lp.day, lp.month);
 	struct subst vars[] = {{"{time}", tm}, {"{day}", t->day[lp.wday]}, {"{date}", date}};
-	const char *pattern = dp <= dnow	   ? t->today
+	const char *pattern = dp <= dnow       ? t->today
 			      : dp == dnow + 1 ? t->tomorrow
 			      : dp < dnow + 7  ? t->on_day
 					       : t->on_date;
@@ -771,8 +775,8 @@ int hours_auto_reply(const struct hours *h, const char *lang, int64_t now, struc
 	int li = hours_lang_index(lang);
 	const char *custom = h->text[li < 0 ? 2 : li][0] ? h->text[li < 0 ? 2 : li] : NULL;
 	const char *pattern = custom && (known || !strstr(custom, "{by}")) ? custom
-			      : known				     ? t->reply
-								     : t->reply_none;
+			      : known					   ? t->reply
+									   : t->reply_none;
 	rc = put_subst(out, pattern, vars, 2);
 done:
 	buf_release(&week);

@@ -48,18 +48,18 @@
 
 struct buf;
 
-#define HOURS_SPANS_MAX 4      /* open spans in one day */
+#define HOURS_SPANS_MAX	   4   /* open spans in one day */
 #define HOURS_HOLIDAYS_MAX 200 /* closed dates */
-#define HOURS_ZONE_MAX 64
-#define HOURS_TEXT_MAX 1000 /* bytes of a configured out-of-hours text */
-#define HOURS_LANGS 3       /* he, ru, en */
+#define HOURS_ZONE_MAX	   64
+#define HOURS_TEXT_MAX	   1000 /* bytes of a configured out-of-hours text */
+#define HOURS_LANGS	   3	/* he, ru, en */
 /* How far ahead an opening is looked for; a longer closure has none. */
-#define HOURS_LOOKAHEAD_DAYS 400
-#define HOURS_TARGET_DEFAULT_MS (6LL * 60 * 1000)
+#define HOURS_LOOKAHEAD_DAYS	 400
+#define HOURS_TARGET_DEFAULT_MS	 (6LL * 60 * 1000)
 #define HOURS_PROMISE_DEFAULT_MS (60LL * 60 * 1000)
-#define HOURS_TARGET_MAX_MIN (7 * 24 * 60)
-#define HOURS_PROMISE_MAX_MIN (7 * 24 * 60)
-#define HOURS_KV_KEY "inbox.hours"
+#define HOURS_TARGET_MAX_MIN	 (7 * 24 * 60)
+#define HOURS_PROMISE_MAX_MIN	 (7 * 24 * 60)
+#define HOURS_KV_KEY		 "inbox.hours"
 
 /* One open span of a day, in minutes after local midnight:
  * 0 <= open < close <= 1440. */
@@ -76,7 +76,7 @@ struct hours {
 	int nholidays;
 	int64_t target_ms;  /* first-response target, counted in open time */
 	int64_t promise_ms; /* open time after the next opening the reply promises */
-	int auto_reply;     /* answer a message that arrives while closed */
+	int auto_reply;	    /* answer a message that arrives while closed */
 	/* Configured texts by language (hours_lang_index); "" for the default.
 	 * "{hours}" and "{by}" are replaced. */
 	char text[HOURS_LANGS][HOURS_TEXT_MAX + 1];

@@ -185,14 +185,16 @@ static int batch_tx(struct store_tx *tx, void *ud)
 	for (int i = 0; i < b->n; i++) {
 		const struct due *d = &b->v[i];
 		const struct handler *h = find(b->s, d->kind);
-		if (h && h->tx_fn) {
-			int rc = h->tx_fn(h->ud, tx, d->org_id, d->ref, d->due_at, b->now);
-			if (rc < 0)
-				return rc;
-		}
+		/* removed first, so that a handler that sets its timer again (even
+		 * to the same due_at) keeps it; undone with the rest on failure */
 		int rc = delete_if(tx, d);
 		if (rc)
 			return rc;
+		if (h && h->tx_fn) {
+			rc = h->tx_fn(h->ud, tx, d->org_id, d->ref, d->due_at, b->now);
+			if (rc < 0)
+				return rc;
+		}
 	}
 	return 0;
 }
@@ -216,8 +218,8 @@ int sched_run_due(struct sched *s, int max, int *ran)
 {
 	if (ran)
 		*ran = 0;
-	if (max <= 0 || max > SCHED_BATCH)
-		max = SCHED_BATCH;
+	if (max <= 0 || max > SCHED_TAKE)
+		max = SCHED_TAKE;
 	pthread_mutex_lock(&s->run_mu);
 	struct due_list l = {.v = xcalloc((size_t)max, sizeof(struct due)), .cap = max};
 	int64_t now = sched_now(s);
@@ -285,7 +287,7 @@ static void *sched_main(void *arg)
 		if (stop)
 			break;
 		int ran = 0;
-		if (sched_run_due(s, SCHED_BATCH, &ran) == 0 && ran == SCHED_BATCH)
+		if (sched_run_due(s, SCHED_TAKE, &ran) == 0 && ran == SCHED_TAKE)
 			continue; /* more is due */
 		int64_t next = 0, now = sched_now(s);
 		int64_t wait = SCHED_IDLE_MS;

@@ -41,7 +41,7 @@
 #define SCHED_MAX_KINDS 16
 #define SCHED_KIND_MAX 32    /* bytes of a kind */
 #define SCHED_REF_MAX 64     /* bytes of a ref */
-#define SCHED_BATCH 256      /* due timers taken per round */
+#define SCHED_TAKE 256      /* due timers taken per round */
 #define SCHED_IDLE_MS 250    /* longest sleep when nothing is due sooner */
 #define SCHED_RETRY_MS 60000 /* a timer whose handler failed fires again after this */
 

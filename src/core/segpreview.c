@@ -23,40 +23,37 @@
 
 #define SQL_MAX (64u * 1024)
 
-static int count_cb(void *ud, const struct store_row *row)
-{
-	int64_t *n = ud;
-	*n = store_row_int(row, 0);
-	return 1;
-}
-
-static int reason_cb(void *ud, const struct store_row *row)
+/* One row of the preview query: part 0 is a count per reason, part 1 a
+ * sample contact. */
+static int row_cb(void *ud, const struct store_row *row)
 {
 	struct segpreview *p = ud;
-	const char *code = store_row_text(row, 0);
-	int64_t n = store_row_int(row, 1);
-	p->count += n;
-	int r = code ? policy_reason_parse(code) : -1;
-	if (r <= 0)
-		p->eligible += n;
-	else
-		p->excluded[r] += n;
-	return 0;
-}
-
-static int sample_cb(void *ud, const struct store_row *row)
-{
-	struct segpreview *p = ud;
+	const char *v = store_row_text(row, 1);
+	if (store_row_int(row, 0) == 0) {
+		int64_t n = store_row_int(row, 2);
+		int r = v ? policy_reason_parse(v) : -1;
+		p->count += n;
+		if (r <= 0)
+			p->eligible += n;
+		else
+			p->excluded[r] += n;
+		return 0;
+	}
 	if (p->nsample >= SEGPREVIEW_SAMPLE)
-		return 1;
+		return 0;
 	struct segpreview_contact *c = &p->sample[p->nsample++];
-	const char *v = store_row_text(row, 0);
 	snprintf(c->id, sizeof c->id, "%s", v ? v : "");
-	v = store_row_text(row, 1);
+	v = store_row_text(row, 3);
 	snprintf(c->name, sizeof c->name, "%s", v ? v : "");
-	v = store_row_text(row, 2);
+	v = store_row_text(row, 4);
 	snprintf(c->language, sizeof c->language, "%s", v ? v : "");
 	return 0;
+}
+
+static int sample_cmp(const void *a, const void *b)
+{
+	const struct segpreview_contact *x = a, *y = b;
+	return strcmp(x->id, y->id);
 }
 
 /* "?N" for SQLite, "$N" for PostgreSQL. */
@@ -65,46 +62,61 @@ static int placeholder(struct buf *b, const char *dialect, size_t n)
 	return buf_printf(b, "%c%zu", strcmp(dialect, "postgres") == 0 ? '$' : '?', n);
 }
 
-/* The exclusion query for purpose p over the condition s->where. Policy's
- * order: number, consent, opted out, marketing stopped, frequency cap. */
-static int exclusion_sql(struct buf *b, const char *dialect, const struct segment_sql *s,
-			 int with_cap)
+/* The preview as one statement over the condition s->where, so the segment
+ * is evaluated once: it is materialised (ids, and whether a number is
+ * left), then counted per reason and sampled (the first ids, with their
+ * names from contacts). With a purpose the reasons are policy's
+ * contact-level checks in policy's order: number, consent, opted out,
+ * marketing stopped, frequency cap. Our values follow the segment's as
+ * placeholders n+1 (purpose), n+2 (is marketing), n+3 (cap period start),
+ * n+4 (cap). */
+static int preview_sql(struct buf *b, const char *dialect, const struct segment_sql *s,
+		       int purpose, int with_cap)
 {
 	size_t n = s->nargs;
 	int rc = 0;
-	rc |= buf_printf(b, "WITH seg AS (SELECT c.id AS id, c.phone AS phone, c.wa_id AS wa_id "
-			    "FROM contacts c WHERE %s) SELECT CASE "
-			    "WHEN coalesce(seg.phone, '') = '' AND coalesce(seg.wa_id, '') = '' "
-			    "THEN 'invalid_number' "
-			    "WHEN cc.status IS NULL THEN 'no_consent' "
-			    "WHEN cc.status = 'refused' THEN 'consent_refused' "
-			    "WHEN cc.status = 'withdrawn' THEN 'consent_withdrawn' "
-			    "WHEN cc.status <> 'granted' THEN 'no_consent' "
-			    "WHEN coalesce(o.opted_out, 0) = 1 THEN 'opted_out' "
-			    "WHEN ",
+	rc |= buf_printf(b, "WITH seg AS MATERIALIZED (SELECT c.id AS id, "
+			    "(coalesce(c.phone, '') = '' AND coalesce(c.wa_id, '') = '') AS nonum "
+			    "FROM contacts c WHERE %s) ",
 			 s->where);
-	rc |= placeholder(b, dialect, n + 2);
-	rc |= buf_puts(b, " = 1 AND coalesce(o.marketing_stopped, 0) = 1 THEN 'marketing_stopped' ");
-	if (with_cap) {
-		rc |= buf_puts(b, "WHEN (SELECT count(*) FROM decisions d WHERE d.contact_id = seg.id "
-				  "AND d.purpose = ");
+	if (purpose < 0) {
+		rc |= buf_puts(b, "SELECT 0, 'none', count(*), NULL, NULL FROM seg ");
+	} else {
+		rc |= buf_puts(b, "SELECT 0, CASE WHEN seg.nonum THEN 'invalid_number' "
+				  "WHEN cc.status IS NULL THEN 'no_consent' "
+				  "WHEN cc.status = 'refused' THEN 'consent_refused' "
+				  "WHEN cc.status = 'withdrawn' THEN 'consent_withdrawn' "
+				  "WHEN cc.status <> 'granted' THEN 'no_consent' "
+				  "WHEN coalesce(o.opted_out, 0) = 1 THEN 'opted_out' WHEN ");
+		rc |= placeholder(b, dialect, n + 2);
+		rc |= buf_puts(b, " = 1 AND coalesce(o.marketing_stopped, 0) = 1 "
+				  "THEN 'marketing_stopped' ");
+		if (with_cap) {
+			rc |= buf_puts(b, "WHEN (SELECT count(*) FROM decisions d "
+					  "WHERE d.contact_id = seg.id AND d.at > ");
+			rc |= placeholder(b, dialect, n + 3);
+			rc |= buf_puts(b, " AND d.purpose = ");
+			rc |= placeholder(b, dialect, n + 1);
+			rc |= buf_puts(b, " AND d.outcome = 'allow') >= ");
+			rc |= placeholder(b, dialect, n + 4);
+			rc |= buf_puts(b, " THEN 'frequency_cap' ");
+		}
+		rc |= buf_puts(b, "ELSE 'none' END, count(*), NULL, NULL FROM seg "
+				  "LEFT JOIN consent_current cc ON cc.contact_id = seg.id "
+				  "AND cc.purpose = ");
 		rc |= placeholder(b, dialect, n + 1);
-		rc |= buf_puts(b, " AND d.outcome = 'allow' AND d.at > ");
-		rc |= placeholder(b, dialect, n + 3);
-		rc |= buf_puts(b, ") >= ");
-		rc |= placeholder(b, dialect, n + 4);
-		rc |= buf_puts(b, " THEN 'frequency_cap' ");
+		rc |= buf_puts(b, " LEFT JOIN contact_optout o ON o.contact_id = seg.id GROUP BY 2 ");
 	}
-	rc |= buf_puts(b, "ELSE 'none' END AS reason, count(*) FROM seg "
-			  "LEFT JOIN consent_current cc ON cc.contact_id = seg.id AND cc.purpose = ");
-	rc |= placeholder(b, dialect, n + 1);
-	rc |= buf_puts(b, " LEFT JOIN contact_optout o ON o.contact_id = seg.id GROUP BY 1");
+	rc |= buf_printf(b, "UNION ALL SELECT 1, s.id, 0, c.name, c.language FROM "
+			    "(SELECT id FROM seg ORDER BY id LIMIT %d) s "
+			    "JOIN contacts c ON c.id = s.id",
+			 SEGPREVIEW_SAMPLE);
 	return rc ? CW_ETOOBIG : 0;
 }
 
-static int run_exclusions(struct store *st, const char *dialect, const struct segment *seg,
-			  const char *org_id, int64_t now, const struct orgconf *conf,
-			  int purpose, struct segpreview *out)
+static int run_preview(struct store *st, const char *dialect, const struct segment *seg,
+		       const char *org_id, int64_t now, const struct orgconf *conf, int purpose,
+		       struct segpreview *out)
 {
 	struct segment_sql s;
 	struct buf b;
@@ -117,58 +129,30 @@ static int run_exclusions(struct store *st, const char *dialect, const struct se
 				       : purpose == POLICY_SURVEYS ? &conf->policy.survey_cap
 								     : NULL;
 	int with_cap = cap && cap->max > 0;
-	rc = exclusion_sql(&b, dialect, &s, with_cap);
+	rc = preview_sql(&b, dialect, &s, purpose, with_cap);
 	if (rc)
 		goto fail;
-	/* Ours: purpose, is marketing, and with a cap its period's start and max. */
-	size_t nargs = s.nargs + 2 + (with_cap ? 2 : 0);
-	args = xcalloc(nargs, sizeof *args);
+	size_t nargs = s.nargs + (purpose < 0 ? 0 : with_cap ? 4 : 2);
+	args = xcalloc(nargs ? nargs : 1, sizeof *args);
 	if (s.nargs)
 		memcpy(args, s.args, s.nargs * sizeof *args);
-	args[s.nargs] = SV_TEXT(policy_purpose_name((enum policy_purpose)purpose));
-	args[s.nargs + 1] = SV_INT(purpose == POLICY_MARKETING);
-	if (with_cap) {
+	if (purpose >= 0) {
+		args[s.nargs] = SV_TEXT(policy_purpose_name((enum policy_purpose)purpose));
+		args[s.nargs + 1] = SV_INT(purpose == POLICY_MARKETING);
+	}
+	if (purpose >= 0 && with_cap) {
 		args[s.nargs + 2] = SV_INT(now - cap->period_ms);
 		args[s.nargs + 3] = SV_INT(cap->max);
 	}
-	rc = store_query_sql(st, b.data, args, nargs, reason_cb, out);
+	rc = store_query_sql(st, b.data, args, nargs, row_cb, out);
 	if (rc > 0)
 		rc = 0;
+	qsort(out->sample, (size_t)out->nsample, sizeof out->sample[0], sample_cmp);
 fail:
 	free(args);
 	buf_release(&b);
 	segment_sql_release(&s);
 	return rc;
-}
-
-static int run_count(struct store *st, const char *dialect, const struct segment *seg,
-		     const char *org_id, int64_t now, struct segpreview *out)
-{
-	struct segment_sql s;
-	int rc = segment_count_sql(seg, dialect, org_id, now, &s);
-	if (!rc)
-		rc = store_query_sql(st, s.sql, s.args, s.nargs, count_cb, &out->count);
-	segment_sql_release(&s);
-	return rc > 0 ? 0 : rc;
-}
-
-static int run_sample(struct store *st, const char *dialect, const struct segment *seg,
-		      const char *org_id, int64_t now, struct segpreview *out)
-{
-	struct segment_sql s;
-	struct buf b;
-	buf_init(&b, SQL_MAX);
-	int rc = segment_compile(seg, dialect, org_id, now, &s);
-	if (!rc && buf_printf(&b,
-			      "SELECT c.id, c.name, c.language FROM contacts c WHERE %s "
-			      "ORDER BY c.id LIMIT %d",
-			      s.where, SEGPREVIEW_SAMPLE))
-		rc = CW_ETOOBIG;
-	if (!rc)
-		rc = store_query_sql(st, b.data, s.args, s.nargs, sample_cb, out);
-	buf_release(&b);
-	segment_sql_release(&s);
-	return rc > 0 ? 0 : rc;
 }
 
 int segpreview_run(struct store *st, const char *org_id, const char *query, int purpose,
@@ -186,15 +170,8 @@ int segpreview_run(struct store *st, const char *org_id, const char *query, int 
 	rc = orgconf_get(st, org_id, &conf);
 	if (rc)
 		goto fail;
-	const char *dialect = store_dialect(st);
-	if (purpose >= 0) {
-		out->purpose = purpose;
-		rc = run_exclusions(st, dialect, seg, org_id, now_ms, conf, purpose, out);
-	} else {
-		rc = run_count(st, dialect, seg, org_id, now_ms, out);
-	}
-	if (!rc)
-		rc = run_sample(st, dialect, seg, org_id, now_ms, out);
+	out->purpose = purpose;
+	rc = run_preview(st, store_dialect(st), seg, org_id, now_ms, conf, purpose, out);
 fail:
 	orgconf_put(conf);
 	segment_free(seg);

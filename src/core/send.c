@@ -23,6 +23,11 @@
 #include "base/banned.h"
 
 #define TIER_WINDOW_MS (24LL * 3600 * 1000)
+/* Recipients are counted in buckets of 15 minutes; the 24 hours are summed
+ * from the bucket that holds now - 24 h, so a recipient counts up to one
+ * bucket longer than 24 h: the budget is never overspent, at worst freed
+ * 15 minutes late. */
+#define TIER_BUCKET_MS (15LL * 60 * 1000)
 #define SOURCE_MAX 16
 #define TPL_NAME_MAX 512
 #define TPL_LANG_MAX 16
@@ -183,9 +188,8 @@ static int load_inputs(struct store_tx *tx, const char *org_id, const char *cont
 			return rc;
 		in->counters.contact_already_counted_in_24h = v != 0;
 		if (!v) {
-			struct store_val b[] = {SV_TEXT(in->number_id), SV_INT(since),
-						SV_INT(o->tier_limit)};
-			rc = tx_int(tx, "send.tier_count", b, 3, &in->counters.tier_recipients_24h);
+			struct store_val b[] = {SV_TEXT(in->number_id), SV_INT(since / TIER_BUCKET_MS)};
+			rc = tx_int(tx, "send.tier_count", b, 2, &in->counters.tier_recipients_24h);
 			if (rc)
 				return rc;
 		}
@@ -194,7 +198,9 @@ static int load_inputs(struct store_tx *tx, const char *org_id, const char *cont
 			rc = tx_int(tx, "send.tier_oldest", b, 2, &v);
 			if (rc)
 				return rc;
-			in->counters.tier_oldest_expiry = v ? v + TIER_WINDOW_MS : 0;
+			/* when the oldest recipient's bucket leaves the sum */
+			in->counters.tier_oldest_expiry =
+				v ? (v / TIER_BUCKET_MS + 1) * TIER_BUCKET_MS + TIER_WINDOW_MS : 0;
 		}
 	}
 	return 0;
@@ -419,7 +425,18 @@ static int count_tier(struct store_tx *tx, const char *org_id, const struct inpu
 		return 0;
 	struct store_val a[] = {SV_TEXT(org_id), SV_TEXT(in->number_id), SV_TEXT(contact_id),
 				SV_INT(now)};
-	return store_tx_exec(tx, "send.tier_add", a, 4, NULL);
+	int64_t counted = 0;
+	int rc = store_tx_exec(tx, "send.tier_add", a, 4, &counted);
+	if (rc || !counted)
+		return rc;
+	int64_t bucket = now / TIER_BUCKET_MS;
+	struct store_val b[] = {SV_TEXT(in->number_id), SV_INT(bucket)};
+	rc = store_tx_exec(tx, "send.tier_bump", b, 2, NULL);
+	if (rc)
+		return rc;
+	/* Buckets older than two days are never summed again. */
+	struct store_val c[] = {SV_TEXT(in->number_id), SV_INT(bucket - 2 * 96)};
+	return store_tx_exec(tx, "send.tier_prune", c, 2, NULL);
 }
 
 struct stored {

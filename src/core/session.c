@@ -54,7 +54,7 @@ int session_create(struct store *st, const struct agent *a, char sid[SESSION_ID_
 	s.role = a->role;
 	s.created_at = time_now_ms();
 	s.expires_at = expiry(s.created_at, s.created_at);
-	struct store_val v[] = {SV_TEXT(hash),	 SV_TEXT(s.org_id),	SV_TEXT(s.agent_id),
+	struct store_val v[] = {SV_TEXT(hash),	 SV_TEXT(s.org_id),    SV_TEXT(s.agent_id),
 				SV_TEXT(s.csrf), SV_INT(s.created_at), SV_INT(s.expires_at)};
 	rc = store_exec(st, "session.insert", v, 6, NULL);
 	if (rc) {

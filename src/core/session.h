@@ -26,13 +26,13 @@
 #include "core/agent.h"
 #include "store/store.h"
 
-#define SESSION_ID_BYTES 32
-#define SESSION_ID_HEX (2 * SESSION_ID_BYTES)
+#define SESSION_ID_BYTES   32
+#define SESSION_ID_HEX	   (2 * SESSION_ID_BYTES)
 #define SESSION_CSRF_BYTES 32
-#define SESSION_CSRF_HEX (2 * SESSION_CSRF_BYTES)
-#define SESSION_IDLE_MS (12LL * 3600 * 1000)
-#define SESSION_MAX_MS (7LL * 24 * 3600 * 1000)
-#define SESSION_TOUCH_MS 60000
+#define SESSION_CSRF_HEX   (2 * SESSION_CSRF_BYTES)
+#define SESSION_IDLE_MS	   (12LL * 3600 * 1000)
+#define SESSION_MAX_MS	   (7LL * 24 * 3600 * 1000)
+#define SESSION_TOUCH_MS   60000
 
 struct session {
 	char agent_id[ID_SIZE];

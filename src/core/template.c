@@ -373,8 +373,12 @@ fail:
 enum { PW_WORD, PW_STEM };
 
 /* Compared with folded words of the text; PW_STEM matches a word that
- * starts with it ("скидк" → "скидка", "скидки"). Hebrew words may carry one
- * attached prefix letter (ו ה ב ל מ ש כ), which is tried off too. */
+ * starts with it ("скидк" → "скидка", "скидки"). Hebrew has no stems here:
+ * final letters change ("קופון", "קופונים") and a short stem would catch
+ * "קופות חולים" (health funds). Hebrew words may carry up
+ * to two attached prefix letters (ו ה ב ל מ ש כ: "ובמבצע"), which are tried
+ * off too. "מבצע" alone is not listed: it is also "performs" ("הרופא מבצע
+ * בדיקה"); "במבצע" (on sale) is. */
 static const struct {
 	const char *w;
 	int mode;
@@ -383,8 +387,9 @@ static const struct {
 	{"promo", PW_STEM},	   {"coupon", PW_STEM},	   {"voucher", PW_STEM},
 	{"deal", PW_WORD},	   {"deals", PW_WORD},	   {"bargain", PW_STEM},
 	{"cashback", PW_WORD},	   {"clearance", PW_WORD}, {"bogo", PW_WORD},
-	{"הנחה", PW_WORD},	   {"הנחות", PW_WORD},	   {"מבצע", PW_WORD},
-	{"מבצעים", PW_WORD},	   {"קופון", PW_STEM},	   {"הטבה", PW_WORD},
+	{"הנחה", PW_WORD},	   {"הנחות", PW_WORD},	   {"במבצע", PW_WORD},
+	{"מבצעי", PW_WORD},	   {"קופון", PW_WORD},	   {"קופונים", PW_WORD},
+	{"הטבה", PW_WORD},
 	{"הטבות", PW_WORD},	   {"סייל", PW_WORD},	   {"скидк", PW_STEM},
 	{"распродаж", PW_STEM},	   {"промокод", PW_STEM},  {"купон", PW_STEM},
 	{"акция", PW_WORD},	   {"акции", PW_WORD},	   {"акцию", PW_WORD},
@@ -417,10 +422,21 @@ static void promo_word(void *ud, const char *word, size_t len)
 		c->hit = 1;
 		return;
 	}
-	for (size_t i = 0; i < sizeof hebrew_prefixes / sizeof hebrew_prefixes[0]; i++) {
-		size_t n = strlen(hebrew_prefixes[i]);
-		if (len > n + 4 && memcmp(word, hebrew_prefixes[i], n) == 0 &&
-		    promo_match(word + n, len - n)) {
+	/* one prefix letter off, then a second */
+	for (int round = 0; round < 2; round++) {
+		int cut = 0;
+		for (size_t i = 0; i < sizeof hebrew_prefixes / sizeof hebrew_prefixes[0]; i++) {
+			size_t n = strlen(hebrew_prefixes[i]);
+			if (len > n + 4 && memcmp(word, hebrew_prefixes[i], n) == 0) {
+				word += n;
+				len -= n;
+				cut = 1;
+				break;
+			}
+		}
+		if (!cut)
+			return;
+		if (promo_match(word, len)) {
 			c->hit = 1;
 			return;
 		}

@@ -76,6 +76,6 @@ static int audit_get(void *ud, const struct http_request *req, struct http_respo
 }
 
 const struct http_route api_audit_routes[] = {
-	{"GET", "/api/v1/audit", audit_get, 0},
-	{NULL, NULL, NULL, 0},
+    {"GET", "/api/v1/audit", audit_get, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -24,6 +24,16 @@ int api_auth_safe_method(const char *method)
 			  strcmp(method, "OPTIONS") == 0);
 }
 
+char *api_auth_actor(const struct http_request *req, const struct apikey_principal *who,
+		     char out[AUDIT_ACTOR_MAX])
+{
+	if (!http_header(req, "Authorization") && api_auth_has_cookie(req)) {
+		snprintf(out, AUDIT_ACTOR_MAX, "agent:%s", who->key_id);
+		return out;
+	}
+	return audit_actor_apikey(who->key_id, out);
+}
+
 /* Copies the value of cookie name from a Cookie header into out (size
  * bytes). Returns 0, CW_ENOTFOUND, or CW_ETOOBIG when it does not fit. */
 static int cookie_value(const char *header, const char *name, char *out, size_t size)
@@ -76,8 +86,8 @@ static int cookie_secure(const struct app *app, const struct http_request *req)
 	return app->cfg && app->cfg->security.session_secure;
 }
 
-static void set_cookie(struct app *app, const struct http_request *req,
-		       struct http_response *resp, const char *value, long long max_age_s)
+static void set_cookie(struct app *app, const struct http_request *req, struct http_response *resp,
+		       const char *value, long long max_age_s)
 {
 	char c[256];
 	snprintf(c, sizeof c, "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
@@ -96,9 +106,9 @@ static json_t *session_json(const struct session *s)
 }
 
 static const struct json_field login_schema[] = {
-	{"email", JF_STRING, JF_REQUIRED, 1, AGENT_EMAIL_MAX + 64},
-	{"password", JF_STRING, JF_REQUIRED, 1, AGENT_PASSWORD_MAX},
-	{NULL},
+    {"email", JF_STRING, JF_REQUIRED, 1, AGENT_EMAIL_MAX + 64},
+    {"password", JF_STRING, JF_REQUIRED, 1, AGENT_PASSWORD_MAX},
+    {NULL},
 };
 
 static int auth_login(void *ud, const struct http_request *req, struct http_response *resp)
@@ -186,8 +196,8 @@ static int auth_me(void *ud, const struct http_request *req, struct http_respons
 }
 
 const struct http_route api_auth_routes[] = {
-	{"POST", "/api/v1/auth/login", auth_login, 8192},
-	{"POST", "/api/v1/auth/logout", auth_logout, 8192},
-	{"GET", "/api/v1/auth/me", auth_me, 0},
-	{NULL, NULL, NULL, 0},
+    {"POST", "/api/v1/auth/login", auth_login, 8192},
+    {"POST", "/api/v1/auth/logout", auth_logout, 8192},
+    {"GET", "/api/v1/auth/me", auth_me, 0},
+    {NULL, NULL, NULL, 0},
 };

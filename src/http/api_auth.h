@@ -15,12 +15,14 @@
 #ifndef CW_HTTP_API_AUTH_H
 #define CW_HTTP_API_AUTH_H
 
+#include "core/apikey.h"
 #include "core/app.h"
+#include "core/audit.h"
 #include "core/session.h"
 #include "http/server.h"
 
 #define API_SESSION_COOKIE "cw_session"
-#define API_CSRF_HEADER "X-CSRF-Token"
+#define API_CSRF_HEADER	   "X-CSRF-Token"
 
 /* 1 when the request carries a cw_session cookie (valid or not). */
 int api_auth_has_cookie(const struct http_request *req);
@@ -28,6 +30,12 @@ int api_auth_has_cookie(const struct http_request *req);
 /* Finds the session of the request's cw_session cookie. Returns 0 and fills
  * s, CW_EAUTH (no cookie, or not a live session) or a store error. */
 int api_auth_session(struct app *app, const struct http_request *req, struct session *s);
+
+/* The audit actor (core/audit.h) of a request that api_auth() accepted:
+ * "agent:<agent id>" when it came with the session cookie (a person at the
+ * dashboard), else audit_actor_apikey(). Writes into out and returns out. */
+char *api_auth_actor(const struct http_request *req, const struct apikey_principal *who,
+		     char out[AUDIT_ACTOR_MAX]);
 
 /* 1 for methods that change nothing (GET, HEAD, OPTIONS): those need no
  * CSRF token. */

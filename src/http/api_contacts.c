@@ -39,11 +39,10 @@
 #define LIST_LIMIT_DEFAULT 50
 
 /* Writes a contact_error as the API error: 422 for bad input, 404, 409. */
-static void reply_contact_error(struct http_response *resp, int rc,
-				const struct contact_error *err)
+static void reply_contact_error(struct http_response *resp, int rc, const struct contact_error *err)
 {
-	int status = rc == CW_ENOTFOUND	   ? 404
-		     : rc == CW_ECONFLICT  ? 409
+	int status = rc == CW_ENOTFOUND			  ? 404
+		     : rc == CW_ECONFLICT		  ? 409
 		     : rc == CW_EPHONE || rc == CW_EINVAL ? 422
 							  : 0;
 	if (!status || !err->code[0]) {
@@ -236,8 +235,8 @@ static int contact_delete(void *ud, const struct http_request *req, struct http_
 	if (!id)
 		return 0;
 	int already = 0;
-	int rc = contact_erase(app->st, who.org_id, id, audit_actor_apikey(who.key_id, actor),
-			       &already);
+	int rc =
+	    contact_erase(app->st, who.org_id, id, audit_actor_apikey(who.key_id, actor), &already);
 	if (rc == CW_ENOTFOUND) {
 		http_reply_error(resp, 404, "not_found", "no such contact", "id");
 		return 0;
@@ -367,8 +366,8 @@ static void import_error(void *ud, long line, const char *field, const char *mes
 
 static int csv_media_type(const char *ct)
 {
-	return ct && (strncasecmp(ct, "text/csv", 8) == 0 ||
-		      strncasecmp(ct, "application/csv", 15) == 0);
+	return ct &&
+	       (strncasecmp(ct, "text/csv", 8) == 0 || strncasecmp(ct, "application/csv", 15) == 0);
 }
 
 static int contacts_import(void *ud, const struct http_request *req, struct http_response *resp)
@@ -419,14 +418,14 @@ static int contacts_import(void *ud, const struct http_request *req, struct http
 }
 
 const struct http_route api_contacts_routes[] = {
-	{"POST", "/api/v1/contacts", contacts_post, 0},
-	{"GET", "/api/v1/contacts", contacts_list, 0},
-	{"POST", "/api/v1/contacts/import", contacts_import, CSV_BODY_MAX},
-	{"GET", "/api/v1/contacts/{id}", contact_get_h, 0},
-	{"PATCH", "/api/v1/contacts/{id}", contact_patch, 0},
-	{"DELETE", "/api/v1/contacts/{id}", contact_delete, 0},
-	{"GET", "/api/v1/contacts/{id}/export", contact_export_h, 0},
-	{"POST", "/api/v1/contacts/{id}/consents", consents_post, 0},
-	{"GET", "/api/v1/contacts/{id}/consents", consents_get, 0},
-	{NULL, NULL, NULL, 0},
+    {"POST", "/api/v1/contacts", contacts_post, 0},
+    {"GET", "/api/v1/contacts", contacts_list, 0},
+    {"POST", "/api/v1/contacts/import", contacts_import, CSV_BODY_MAX},
+    {"GET", "/api/v1/contacts/{id}", contact_get_h, 0},
+    {"PATCH", "/api/v1/contacts/{id}", contact_patch, 0},
+    {"DELETE", "/api/v1/contacts/{id}", contact_delete, 0},
+    {"GET", "/api/v1/contacts/{id}/export", contact_export_h, 0},
+    {"POST", "/api/v1/contacts/{id}/consents", consents_post, 0},
+    {"GET", "/api/v1/contacts/{id}/consents", consents_get, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -40,10 +40,10 @@
 #include "http/routes.h"
 #include "base/banned.h"
 
-#define LIST_DEFAULT 50
-#define THREAD_DEFAULT 50
+#define LIST_DEFAULT	 50
+#define THREAD_DEFAULT	 50
 #define STATS_DEFAULT_MS (7LL * 24 * 3600 * 1000)
-#define CURSOR_MAX 64
+#define CURSOR_MAX	 64
 
 /* Who is asking: the principal and its audit actor ("agent:<id>" for a
  * dashboard session, "apikey:<id>" for a key). */
@@ -53,8 +53,8 @@ struct caller {
 	int person; /* a signed-in agent (a session), not a program */
 };
 
-static int authenticate(struct app *app, const struct http_request *req,
-			struct http_response *resp, enum apikey_role role, struct caller *c)
+static int authenticate(struct app *app, const struct http_request *req, struct http_response *resp,
+			enum apikey_role role, struct caller *c)
 {
 	if (api_auth(app, req, resp, role, &c->who))
 		return -1;
@@ -142,7 +142,8 @@ static int list_get(void *ud, const struct http_request *req, struct http_respon
 		else if (id_valid(assignee))
 			f.assignee = assignee;
 		else
-			return invalid(resp, "assignee", "assignee is me, unassigned or an agent id");
+			return invalid(resp, "assignee",
+				       "assignee is me, unassigned or an agent id");
 	}
 	char cursor_id[ID_SIZE] = "";
 	const char *cursor = http_query(req, "cursor");
@@ -157,8 +158,8 @@ static int list_get(void *ud, const struct http_request *req, struct http_respon
 		api_error(resp, rc, NULL, NULL);
 		return 0;
 	}
-	struct list_ctx l = {.items = json_array(), .h = &h, .bodies = with_bodies(&c),
-			     .now = time_now_ms()};
+	struct list_ctx l = {
+	    .items = json_array(), .h = &h, .bodies = with_bodies(&c), .now = time_now_ms()};
 	rc = conversation_list(app->st, &f, c.actor, list_item, &l);
 	if (rc) {
 		json_decref(l.items);
@@ -174,8 +175,8 @@ static int list_get(void *ud, const struct http_request *req, struct http_respon
 
 /* ---- figures ---- */
 
-static int time_param(const struct http_request *req, struct http_response *resp,
-		      const char *name, int64_t def, int64_t *out)
+static int time_param(const struct http_request *req, struct http_response *resp, const char *name,
+		      int64_t def, int64_t *out)
 {
 	const char *s = http_query(req, name);
 	*out = def;
@@ -242,8 +243,8 @@ static int load(struct app *app, const struct caller *c, const struct http_reque
 		struct http_response *resp, struct conversation *conv)
 {
 	const char *id = http_param(req, "id");
-	int rc = id && id_valid(id) ? conversation_get(app->st, c->who.org_id, id, conv)
-				    : CW_ENOTFOUND;
+	int rc =
+	    id && id_valid(id) ? conversation_get(app->st, c->who.org_id, id, conv) : CW_ENOTFOUND;
 	if (rc == CW_ENOTFOUND) {
 		http_reply_error(resp, 404, "not_found", "no such conversation", "id");
 		return -1;
@@ -312,9 +313,8 @@ static int one_get(void *ud, const struct http_request *req, struct http_respons
 	return 0;
 }
 
-static void reply_conversation(struct app *app, const struct caller *c,
-			       struct http_response *resp, int status,
-			       const struct conversation *conv)
+static void reply_conversation(struct app *app, const struct caller *c, struct http_response *resp,
+			       int status, const struct conversation *conv)
 {
 	struct hours h;
 	if (hours_load(app->st, c->who.org_id, &h) != 0)
@@ -336,8 +336,8 @@ static int change_error(struct http_response *resp, int rc, const char *conflict
 }
 
 static const struct json_field assign_schema[] = {
-	{"agent_id", JF_STRING, JF_REQUIRED | JF_NULLABLE, 1, 64, NULL},
-	{NULL, 0, 0, 0, 0, NULL},
+    {"agent_id", JF_STRING, JF_REQUIRED | JF_NULLABLE, 1, 64, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
 };
 
 static int assign_post(void *ud, const struct http_request *req, struct http_response *resp)
@@ -352,9 +352,9 @@ static int assign_post(void *ud, const struct http_request *req, struct http_res
 		return 0;
 	const char *id = http_param(req, "id");
 	const char *agent = json_str(body, "agent_id");
-	int rc = id && id_valid(id) ? conversation_assign(app->st, c.who.org_id, id, agent,
-							  c.actor, &conv)
-				    : CW_ENOTFOUND;
+	int rc = id && id_valid(id)
+		     ? conversation_assign(app->st, c.who.org_id, id, agent, c.actor, &conv)
+		     : CW_ENOTFOUND;
 	json_decref(body);
 	if (rc == CW_EINVAL)
 		return invalid(resp, "agent_id", "not an agent (or API key) of this organisation");
@@ -373,9 +373,9 @@ static int set_closed(void *ud, const struct http_request *req, struct http_resp
 	if (authenticate(app, req, resp, APIKEY_AGENT, &c))
 		return 0;
 	const char *id = http_param(req, "id");
-	int rc = id && id_valid(id) ? conversation_set_closed(app->st, c.who.org_id, id, close,
-							      c.actor, &conv)
-				    : CW_ENOTFOUND;
+	int rc = id && id_valid(id)
+		     ? conversation_set_closed(app->st, c.who.org_id, id, close, c.actor, &conv)
+		     : CW_ENOTFOUND;
 	if (rc)
 		return change_error(resp, rc,
 				    close ? "the conversation is closed already"
@@ -398,9 +398,9 @@ static int reopen_post(void *ud, const struct http_request *req, struct http_res
 /* ---- answering ---- */
 
 static const struct json_field reply_schema[] = {
-	{"text", JF_STRING, 0, 1, CONV_TEXT_MAX * 4, NULL},
-	{"template", JF_OBJECT, 0, 0, 0, NULL},
-	{NULL, 0, 0, 0, 0, NULL},
+    {"text", JF_STRING, 0, 1, CONV_TEXT_MAX * 4, NULL},
+    {"template", JF_OBJECT, 0, 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
 };
 
 static json_t *decision_json(const struct policy_decision *d)
@@ -425,9 +425,10 @@ static void refused(struct app *app, const struct caller *c, const struct conver
 	 * the reply box must offer templates. */
 	int window = res->decision.reason == POLICY_R_WINDOW_CLOSED ||
 		     (free_text && time_now_ms() >= conv->window_expires_at);
-	json_object_set_new(err, "code", json_string(window && free_text
-							 ? "window_closed"
-							 : policy_reason_code(res->decision.reason)));
+	json_object_set_new(err, "code",
+			    json_string(window && free_text
+					    ? "window_closed"
+					    : policy_reason_code(res->decision.reason)));
 	if (window && free_text) {
 		char b[TIME_ISO_MAX], m[300];
 		if (conv->window_expires_at > 0)
@@ -518,8 +519,10 @@ static int messages_post(void *ud, const struct http_request *req, struct http_r
 	struct conversation after;
 	int rc = conversation_reply(app->st, &rq, &res, &after);
 	if (rc == CW_EINVAL) {
-		invalid(resp, res.field && strcmp(res.field, "payload") != 0 ? res.field
-						   : text ? "text" : "template",
+		invalid(resp,
+			res.field && strcmp(res.field, "payload") != 0 ? res.field
+			: text					       ? "text"
+								       : "template",
 			"the message does not meet WhatsApp's limits");
 		goto done;
 	}
@@ -615,14 +618,14 @@ static int hours_put(void *ud, const struct http_request *req, struct http_respo
 }
 
 const struct http_route api_conversations_routes[] = {
-	{"GET", "/api/v1/conversations", list_get, 0},
-	{"GET", "/api/v1/conversations/stats", stats_get, 0},
-	{"GET", "/api/v1/conversations/{id}", one_get, 0},
-	{"POST", "/api/v1/conversations/{id}/assign", assign_post, 0},
-	{"POST", "/api/v1/conversations/{id}/messages", messages_post, 0},
-	{"POST", "/api/v1/conversations/{id}/close", close_post, 0},
-	{"POST", "/api/v1/conversations/{id}/reopen", reopen_post, 0},
-	{"GET", "/api/v1/settings/hours", hours_get, 0},
-	{"PUT", "/api/v1/settings/hours", hours_put, 0},
-	{NULL, NULL, NULL, 0},
+    {"GET", "/api/v1/conversations", list_get, 0},
+    {"GET", "/api/v1/conversations/stats", stats_get, 0},
+    {"GET", "/api/v1/conversations/{id}", one_get, 0},
+    {"POST", "/api/v1/conversations/{id}/assign", assign_post, 0},
+    {"POST", "/api/v1/conversations/{id}/messages", messages_post, 0},
+    {"POST", "/api/v1/conversations/{id}/close", close_post, 0},
+    {"POST", "/api/v1/conversations/{id}/reopen", reopen_post, 0},
+    {"GET", "/api/v1/settings/hours", hours_get, 0},
+    {"PUT", "/api/v1/settings/hours", hours_put, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -118,8 +118,8 @@ static int bundle_post(void *ud, const struct http_request *req, struct http_res
 	int rc = fhir_import(app->st, who.org_id, region, body,
 			     audit_actor_apikey(who.key_id, actor), &r);
 	if (rc == CW_EINVAL)
-		http_reply_error(resp, 422, "invalid_field", "the body must be a Bundle or a Patient",
-				 "resourceType");
+		http_reply_error(resp, 422, "invalid_field",
+				 "the body must be a Bundle or a Patient", "resourceType");
 	else if (rc)
 		api_error(resp, rc, NULL, NULL);
 	else
@@ -130,7 +130,7 @@ static int bundle_post(void *ud, const struct http_request *req, struct http_res
 }
 
 const struct http_route api_fhir_routes[] = {
-	{"POST", "/api/v1/fhir/Patient", patient_post, FHIR_BODY_MAX},
-	{"POST", "/api/v1/fhir", bundle_post, FHIR_BODY_MAX},
-	{NULL, NULL, NULL, 0},
+    {"POST", "/api/v1/fhir/Patient", patient_post, FHIR_BODY_MAX},
+    {"POST", "/api/v1/fhir", bundle_post, FHIR_BODY_MAX},
+    {NULL, NULL, NULL, 0},
 };

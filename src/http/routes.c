@@ -19,6 +19,10 @@ static const struct http_route *const tables[] = {
 	api_messages_routes,
 	api_segments_routes,
 	api_conversations_routes,
+	api_journeys_routes,
+	api_campaigns_routes,
+	api_events_routes,
+	api_amocrm_routes,
 };
 
 /* One carewire process serves one HTTP server; /metrics reads its counters. */

@@ -19,6 +19,10 @@ extern const struct http_route api_windows_routes[];
 extern const struct http_route api_messages_routes[];
 extern const struct http_route api_segments_routes[];
 extern const struct http_route api_conversations_routes[];
+extern const struct http_route api_journeys_routes[];
+extern const struct http_route api_campaigns_routes[];
+extern const struct http_route api_events_routes[];
+extern const struct http_route api_amocrm_routes[];
 
 /* Mounts the webhook receiver, /healthz, /metrics and the /api/v1 tables on
  * srv with app as user data. */

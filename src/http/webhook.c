@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/sec.h"
+#include "core/conversation.h"
 #include "core/ingest.h"
 #include "store/store.h"
 #include "base/banned.h"
@@ -121,6 +122,7 @@ static int metrics(void *ud, const struct http_request *req, struct http_respons
 		   (unsigned long long)is.rejected_items, (unsigned long long)is.duplicates,
 		   (unsigned long long)ss.commits, (unsigned long long)ss.writes,
 		   (unsigned long long)ss.write_errors);
+	conversation_metrics(app->st, b);
 	if (routes_server())
 		http_server_metrics(routes_server(), b);
 	resp->status = 200;

@@ -302,6 +302,26 @@ test('keyboard only: the composer and a reply button work without a mouse', asyn
   await page.waitForFunction((k) => document.querySelectorAll('.msg-in').length > k, m, { timeout: 20000 });
 });
 
+test('inbox: a question the bot cannot answer reaches a person, whose reply reaches the phone', async ({ page }) => {
+  await page.locator('a[data-page="phone"]').click();
+  const box = page.getByPlaceholder('Type a message');
+  await box.fill('Can I bring my daughter to the lecture?');
+  await box.press('Enter');
+  await page.locator('.msg-out', { hasText: 'bring my daughter' }).waitFor();
+  await page.locator('a[data-page="inbox"]').click();
+  const conv = page.locator('button[data-conversation]', { hasText: 'Noa Levi' }).first();
+  await conv.waitFor({ timeout: 20000 });
+  await conv.click();
+  await page.locator('.thread .timeline li', { hasText: 'bring my daughter' }).waitFor();
+  await page.getByLabel('Message', { exact: true }).fill('Of course, she is welcome.');
+  await page.locator('.thread button[type=submit]').click();
+  await page.locator('.thread .form-status', { hasText: 'Queued.' }).waitFor();
+  await shot(page, '12-inbox');
+  await page.locator('a[data-page="phone"]').click();
+  await page.locator('.msg-in', { hasText: 'Of course, she is welcome.' }).waitFor({ timeout: 20000 });
+  await shot(page, '13-phone-agent-reply');
+});
+
 test('tablet width: nothing runs off the side', async ({ page }) => {
   await page.setViewportSize({ width: 768, height: 1024 });
   await page.waitForTimeout(300);

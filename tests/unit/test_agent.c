@@ -87,19 +87,19 @@ static void test_email_normalise(void **state)
 	static const struct {
 		const char *in, *out; /* out NULL: refused */
 	} rows[] = {
-		{"Dana@Clinic.Example", "dana@clinic.example"},
-		{"  a.b+c@x.co  ", "a.b+c@x.co"},
-		{"a@b.c", "a@b.c"},
-		{"no-at.example", NULL},
-		{"@clinic.example", NULL},
-		{"a@", NULL},
-		{"a@b", NULL},       /* no dot in the domain */
-		{"a@b.", NULL},      /* nothing after the dot */
-		{"a@@b.c", NULL},
-		{"a b@c.d", NULL},
-		{"a@b\n.c", NULL},
-		{"", NULL},
-		{NULL, NULL},
+	    {"Dana@Clinic.Example", "dana@clinic.example"},
+	    {"  a.b+c@x.co  ", "a.b+c@x.co"},
+	    {"a@b.c", "a@b.c"},
+	    {"no-at.example", NULL},
+	    {"@clinic.example", NULL},
+	    {"a@", NULL},
+	    {"a@b", NULL},  /* no dot in the domain */
+	    {"a@b.", NULL}, /* nothing after the dot */
+	    {"a@@b.c", NULL},
+	    {"a b@c.d", NULL},
+	    {"a@b\n.c", NULL},
+	    {"", NULL},
+	    {NULL, NULL},
 	};
 	char out[AGENT_EMAIL_MAX + 1];
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -131,9 +131,9 @@ static void test_create(void **state)
 	assert_int_equal(a.disabled, 0);
 	assert_int_equal(a.last_login_at, 0);
 	/* the same email in another case is the same account */
-	assert_int_equal(agent_create(f->st, f->org, "DANA@clinic.example", NULL, AGENT_ROLE_ADMIN,
-				      PW, id),
-			 CW_ECONFLICT);
+	assert_int_equal(
+	    agent_create(f->st, f->org, "DANA@clinic.example", NULL, AGENT_ROLE_ADMIN, PW, id),
+	    CW_ECONFLICT);
 	assert_int_equal(agent_create(f->st, "01NOSUCHORG0000000000000000", "x@y.zz", NULL,
 				      AGENT_ROLE_ADMIN, PW, id),
 			 CW_ENOTFOUND);
@@ -141,8 +141,8 @@ static void test_create(void **state)
 			 CW_EINVAL);
 	assert_int_equal(agent_create(f->st, f->org, "x@y.zz", NULL, (enum agent_role)7, PW, id),
 			 CW_EINVAL);
-	assert_int_equal(agent_create(f->st, f->org, "not an email", NULL, AGENT_ROLE_ADMIN, PW, id),
-			 CW_EINVAL);
+	assert_int_equal(
+	    agent_create(f->st, f->org, "not an email", NULL, AGENT_ROLE_ADMIN, PW, id), CW_EINVAL);
 	assert_int_equal(agent_find_email(f->st, "nobody@clinic.example", &a), CW_ENOTFOUND);
 	assert_int_equal(agent_find_email(f->st, " Dana@CLINIC.example", &a), 0);
 	assert_string_equal(a.id, f->agent);
@@ -264,8 +264,9 @@ static void test_session(void **state)
 	char hash[65], *stored = NULL;
 	sec_sha256_hex(sid, SESSION_ID_HEX, hash);
 	struct store_val k[] = {SV_TEXT(sid)};
-	assert_int_equal(store_query_sql(f->st, "SELECT id_hash FROM sessions WHERE id_hash = ?1 "
-						"OR csrf = ?1",
+	assert_int_equal(store_query_sql(f->st,
+					 "SELECT id_hash FROM sessions WHERE id_hash = ?1 "
+					 "OR csrf = ?1",
 					 k, 1, first_text, &stored),
 			 0);
 	assert_null(stored);
@@ -313,7 +314,8 @@ static void test_session(void **state)
 	assert_int_equal(agent_set_password(f->st, f->agent, "a brand new password"), 0);
 	assert_int_equal(session_get(f->st, sid, &got), CW_EAUTH);
 	assert_int_equal(agent_set_password(f->st, f->agent, "short"), CW_EINVAL);
-	assert_int_equal(agent_set_password(f->st, "01NOSUCHAGENT00000000000000", PW), CW_ENOTFOUND);
+	assert_int_equal(agent_set_password(f->st, "01NOSUCHAGENT00000000000000", PW),
+			 CW_ENOTFOUND);
 	assert_int_equal(agent_login(f->st, "dana@clinic.example", PW, &a), CW_EAUTH);
 	assert_int_equal(agent_login(f->st, "dana@clinic.example", "a brand new password", &a), 0);
 }
@@ -385,15 +387,15 @@ static void test_demo_login(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roles),
-		cmocka_unit_test(test_email_normalise),
-		cmocka_unit_test_setup_teardown(test_create, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_password_hashed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_login, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_login_rate_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_session, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_session_expiry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_demo_login, setup, teardown),
+	    cmocka_unit_test(test_roles),
+	    cmocka_unit_test(test_email_normalise),
+	    cmocka_unit_test_setup_teardown(test_create, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_password_hashed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_login, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_login_rate_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_session, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_session_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_demo_login, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,8 +207,7 @@ static struct testdb *five(struct testdb *t)
 	return t;
 }
 
-#define UNGUARD                                                                                    \
-	"DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; "
+#define UNGUARD "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; "
 
 static void test_detects_edit(void **state)
 {
@@ -276,8 +275,7 @@ static void test_detects_delete_tail(void **state)
 	(void)state;
 	struct testdb t;
 	five(&t);
-	assert_int_equal(testdb_sql(&t, UNGUARD "DELETE FROM audit_log WHERE seq >= 4"),
-			 SQLITE_OK);
+	assert_int_equal(testdb_sql(&t, UNGUARD "DELETE FROM audit_log WHERE seq >= 4"), SQLITE_OK);
 	struct audit_verify v;
 	assert_int_equal(audit_verify(t.st, &v), CW_EINVAL);
 	assert_int_equal(v.bad_seq, 4);
@@ -308,15 +306,17 @@ static void test_detects_reorder(void **state)
 	testdb_close(&t);
 }
 
-#define THREADS 8
+#define THREADS	   8
 #define PER_THREAD 40
 
 static void *writer(void *arg)
 {
 	struct testdb *t = arg;
 	for (int i = 0; i < PER_THREAD; i++) {
-		struct audit_entry e = {
-		    .org_id = t->org, .actor = "system:test", .action = "contact.read", .outcome = "ok"};
+		struct audit_entry e = {.org_id = t->org,
+					.actor = "system:test",
+					.action = "contact.read",
+					.outcome = "ok"};
 		if (audit_record(t->st, &e) != 0)
 			return (void *)1;
 	}

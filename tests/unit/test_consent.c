@@ -192,9 +192,9 @@ static void test_unknown_and_erased(void **state)
 	struct consent_input in = {.purpose = "service", .status = "granted", .source = "api"};
 	struct contact_error err;
 	json_t *out = NULL;
-	assert_int_equal(consent_record(t.st, t.org, "01HZZZZZZZZZZZZZZZZZZZZZZZ", &in, ACTOR, &out,
-					&err),
-			 CW_ENOTFOUND);
+	assert_int_equal(
+	    consent_record(t.st, t.org, "01HZZZZZZZZZZZZZZZZZZZZZZZ", &in, ACTOR, &out, &err),
+	    CW_ENOTFOUND);
 	assert_null(out);
 	assert_int_equal(consent_read(t.st, t.org, "01HZZZZZZZZZZZZZZZZZZZZZZZ", ACTOR, &out),
 			 CW_ENOTFOUND);

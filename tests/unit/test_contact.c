@@ -37,8 +37,8 @@ static json_t *J(const char *text)
 }
 
 /* Drafts text as JSON with region; returns the rc and fills err. */
-static int draft(const char *text, const char *region, int require_phone,
-		 struct contact_draft *d, struct contact_error *err)
+static int draft(const char *text, const char *region, int require_phone, struct contact_draft *d,
+		 struct contact_error *err)
 {
 	json_t *in = J(text);
 	contact_draft_init(d);
@@ -206,12 +206,12 @@ static void test_builtins_table(void **state)
 		}
 		if (rc != 0)
 			fail_msg("%s=%s refused: %s", cases[i].field, cases[i].value, err.message);
-		const char *got = strcmp(cases[i].field, "language") == 0	 ? d.language
-				  : strcmp(cases[i].field, "time_zone") == 0	 ? d.time_zone
-				  : strcmp(cases[i].field, "sex") == 0		 ? d.sex
-				  : strcmp(cases[i].field, "birth_date") == 0	 ? d.birth_date
-				  : strcmp(cases[i].field, "audience") == 0	 ? d.audience
-										 : d.name;
+		const char *got = strcmp(cases[i].field, "language") == 0     ? d.language
+				  : strcmp(cases[i].field, "time_zone") == 0  ? d.time_zone
+				  : strcmp(cases[i].field, "sex") == 0	      ? d.sex
+				  : strcmp(cases[i].field, "birth_date") == 0 ? d.birth_date
+				  : strcmp(cases[i].field, "audience") == 0   ? d.audience
+									      : d.name;
 		assert_string_equal(got, cases[i].stored);
 		contact_draft_release(&d);
 	}
@@ -219,7 +219,11 @@ static void test_builtins_table(void **state)
 	struct contact_draft d;
 	struct contact_error err;
 	contact_draft_init(&d);
-	assert_int_equal(contact_draft_set(&d, "name", "No\xC3" "a", "IL", &err), CW_EINVAL);
+	assert_int_equal(contact_draft_set(&d, "name",
+					   "No\xC3"
+					   "a",
+					   "IL", &err),
+			 CW_EINVAL);
 	assert_non_null(strstr(err.message, "UTF-8"));
 	contact_draft_release(&d);
 }
@@ -270,7 +274,7 @@ static void test_tags_and_fields(void **state)
 	    "{\"phone\":\"0521234567\",\"fields\":{\"x\":[1]}}",
 	    "{\"phone\":\"0521234567\",\"fields\":{\"x\":{\"type\":\"date\",\"value\":\"soon\"}}}",
 	    "{\"phone\":\"0521234567\",\"fields\":{\"x\":{\"type\":\"money\",\"value\":1}}}",
-	    "{\"phone\":\"0521234567\",\"fields\":{\"x\":{\"type\":\"number\",\"value\":\"0x10\"}}}",
+	    "{\"phone\":\"0521234567\",\"fields\":{\"x\":{\"type\":\"number\",\"value\":\"0x1\"}}}",
 	    "{\"phone\":\"0521234567\",\"name\":5}",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -313,12 +317,13 @@ static void test_upsert_by_phone(void **state)
 			 0);
 	assert_true(created);
 	/* the same number typed another way is the same contact */
-	assert_int_equal(upsert(&t,
-				"{\"phone\":\"+972 52-123-4567\",\"sex\":\"female\",\"tags\":[\"c\"],"
-				"\"fields\":{\"visits\":4,\"radiation\":null,\"last\":"
-				"\"2025-01-02\"}}",
-				id2, &created),
-			 0);
+	assert_int_equal(
+	    upsert(&t,
+		   "{\"phone\":\"+972 52-123-4567\",\"sex\":\"female\",\"tags\":[\"c\"],"
+		   "\"fields\":{\"visits\":4,\"radiation\":null,\"last\":"
+		   "\"2025-01-02\"}}",
+		   id2, &created),
+	    0);
 	assert_false(created);
 	assert_string_equal(id, id2);
 	struct contact c;
@@ -341,8 +346,8 @@ static void test_upsert_by_phone(void **state)
 	json_decref(j);
 	contact_release(&c);
 	/* contact_fields in step with the JSON */
-	assert_int_equal(count(&t, "SELECT count(*) FROM contact_fields WHERE contact_id = '%s'", id),
-			 2);
+	assert_int_equal(
+	    count(&t, "SELECT count(*) FROM contact_fields WHERE contact_id = '%s'", id), 2);
 	assert_int_equal(count(&t,
 			       "SELECT value_num FROM contact_fields WHERE contact_id = '%s' AND "
 			       "key = 'visits' AND type = 'number'",
@@ -464,7 +469,8 @@ static void test_list_and_segments(void **state)
 	char next[ID_SIZE];
 	assert_int_equal(contact_list(t.st, t.org, NULL, NULL, 3, ACTOR, &items, next, NULL), 0);
 	assert_int_equal(json_array_size(items), 3);
-	assert_string_equal(next, json_string_value(json_object_get(json_array_get(items, 2), "id")));
+	assert_string_equal(next,
+			    json_string_value(json_object_get(json_array_get(items, 2), "id")));
 	json_decref(items);
 	assert_int_equal(contact_list(t.st, t.org, NULL, next, 3, ACTOR, &items, next, NULL), 0);
 	assert_int_equal(json_array_size(items), 1);
@@ -472,14 +478,15 @@ static void test_list_and_segments(void **state)
 	json_decref(items);
 	/* a bad query names the column */
 	struct segment_error qe;
-	assert_int_equal(contact_list(t.st, t.org, "fileds.status = x", NULL, 10, ACTOR, &items,
-				      next, &qe),
-			 CW_EPARSE);
+	assert_int_equal(
+	    contact_list(t.st, t.org, "fileds.status = x", NULL, 10, ACTOR, &items, next, &qe),
+	    CW_EPARSE);
 	assert_null(items);
 	assert_true(strncmp(qe.message, "col 1:", 6) == 0);
 	/* every listed contact was audited */
-	assert_true(testdb_int(&t, "SELECT count(*) FROM audit_log WHERE action = 'contact.list'") >=
-		    4 + 2 + 1 + 1 + 1 + 1 + 1 + 4);
+	assert_true(
+	    testdb_int(&t, "SELECT count(*) FROM audit_log WHERE action = 'contact.list'") >=
+	    4 + 2 + 1 + 1 + 1 + 1 + 1 + 4);
 	struct audit_verify v;
 	assert_int_equal(audit_verify(t.st, &v), 0);
 	testdb_close(&t);
@@ -490,10 +497,10 @@ static void add_message(struct testdb *t, const char *num, const char *contact, 
 {
 	char id[ID_SIZE];
 	id_new(id);
-	struct store_val m[] = {SV_TEXT(id),	     SV_TEXT(t->org), SV_TEXT(num),
-				SV_TEXT(contact),    SV_TEXT(dir),    SV_TEXT(wamid),
-				SV_TEXT("text"),     SV_TEXT(payload), SV_TEXT("delivered"),
-				SV_INT(time_now_ms()), SV_NULL,	      SV_INT(time_now_ms())};
+	struct store_val m[] = {SV_TEXT(id),	       SV_TEXT(t->org),	 SV_TEXT(num),
+				SV_TEXT(contact),      SV_TEXT(dir),	 SV_TEXT(wamid),
+				SV_TEXT("text"),       SV_TEXT(payload), SV_TEXT("delivered"),
+				SV_INT(time_now_ms()), SV_NULL,		 SV_INT(time_now_ms())};
 	assert_int_equal(store_exec(t->st, "message.insert", m, 12, NULL), 0);
 }
 
@@ -521,12 +528,13 @@ static void test_erase(void **state)
 	assert_int_equal(consent_record(t.st, t.org, id, &in, ACTOR, NULL, NULL), 0);
 	char num[ID_SIZE];
 	id_new(num);
-	struct store_val n[] = {SV_TEXT(num),	  SV_TEXT(t.org), SV_TEXT("PNID1"), SV_TEXT("WABA"),
-				SV_TEXT("+972"),  SV_NULL,	  SV_NULL,	    SV_NULL,
-				SV_INT(1)};
+	struct store_val n[] = {SV_TEXT(num),	 SV_TEXT(t.org),  SV_TEXT("PNID1"),
+				SV_TEXT("WABA"), SV_TEXT("+972"), SV_NULL,
+				SV_NULL,	 SV_NULL,	  SV_INT(1)};
 	assert_int_equal(store_exec(t.st, "number.insert", n, 9, NULL), 0);
-	add_message(&t, num, id, "in", "wamid.A", "{\"from\":\"972521234567\",\"text\":{\"body\":"
-						  "\"my results?\"}}");
+	add_message(&t, num, id, "in", "wamid.A",
+		    "{\"from\":\"972521234567\",\"text\":{\"body\":"
+		    "\"my results?\"}}");
 	add_message(&t, num, other, "in", "wamid.B", "{\"text\":{\"body\":\"keep me\"}}");
 	/* raw webhooks: one of hers (processed), one of the other contact */
 	const char *hers = "{\"contacts\":[{\"wa_id\":\"972521234567\"}],\"text\":\"my results?\"}";
@@ -537,8 +545,20 @@ static void test_erase(void **state)
 	assert_int_equal(store_exec(t.st, "webhook.append", w2, 4, NULL), 0);
 	assert_int_equal(testdb_sql(&t, "UPDATE webhook_log SET processed_at = 5"), SQLITE_OK);
 
+	/* other modules' rows about her */
+	char sql[600];
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO handoffs (id, org_id, contact_id, team, note, created_at) VALUES "
+		 "('H1', '%s', '%s', 'nurses', 'Noa asked about her biopsy', 1);"
+		 "INSERT INTO events (id, org_id, type, source, contact_id, data, received_at) "
+		 "VALUES ('E1', '%s', 'order', 'crm', '%s', '{\"name\":\"Noa Levi\"}', 1);",
+		 t.org, id, t.org, id);
+	assert_int_equal(testdb_sql(&t, sql), SQLITE_OK);
+
 	int already = -1;
 	assert_int_equal(contact_erase(t.st, t.org, id, ACTOR, &already), 0);
+	assert_int_equal(testdb_int(&t, "SELECT count(*) FROM handoffs WHERE note IS NULL"), 1);
+	assert_int_equal(testdb_int(&t, "SELECT count(*) FROM events WHERE data = '{}'"), 1);
 	assert_int_equal(already, 0);
 	struct contact c;
 	assert_int_equal(contact_get(t.st, t.org, id, &c), 0);
@@ -554,8 +574,8 @@ static void test_erase(void **state)
 	assert_int_equal(c.ntags, 0);
 	assert_true(c.created_at > 0);
 	contact_release(&c);
-	assert_int_equal(count(&t, "SELECT count(*) FROM contact_fields WHERE contact_id = '%s'", id),
-			 0);
+	assert_int_equal(
+	    count(&t, "SELECT count(*) FROM contact_fields WHERE contact_id = '%s'", id), 0);
 	assert_int_equal(count(&t,
 			       "SELECT count(*) FROM messages WHERE contact_id = '%s' AND payload "
 			       "IS NOT NULL",
@@ -578,7 +598,8 @@ static void test_erase(void **state)
 					"instr(CAST(body AS TEXT), '972529999999') > 0"),
 			 1);
 	/* nothing of her is left in any text column of the database */
-	assert_int_equal(testdb_int(&t, "SELECT count(*) FROM contacts WHERE name = 'Noa Levi'"), 0);
+	assert_int_equal(testdb_int(&t, "SELECT count(*) FROM contacts WHERE name = 'Noa Levi'"),
+			 0);
 	assert_int_equal(count(&t,
 			       "SELECT count(*) FROM audit_log WHERE subject = '%s' AND action = "
 			       "'contact.erase' AND outcome = 'ok'",
@@ -697,15 +718,15 @@ static const char csv_file[] =
     "field:last_visit:date,fields.note,consent.marketing\r\n"
     "052-123-4567,\"Levi, Noa\",he,Asia/Jerusalem,female,1970-05-01,recovered patient,"
     "breast-cancer;radiotherapy,3,2025-01-02,\"said \"\"hi\"\"\",granted\r\n"
-    "+7 (912) 345-67-89,Ирина,ru,Europe/Moscow,F,1974-01-22,patient,,1,,,\r\n"    /* bad sex */
+    "+7 (912) 345-67-89,Ирина,ru,Europe/Moscow,F,1974-01-22,patient,,1,,,\r\n" /* bad sex */
     "054-111-2233,Daniel,en,Asia/Jerusalem,male,1985-09-30,patient,cardiology,x,,,\r\n"
-    "052-123,Short,he,,,,,,,,,\r\n"						 /* bad phone */
+    "052-123,Short,he,,,,,,,,,\r\n" /* bad phone */
     "0541234567,\"Two, Lines\",he,,,,patient,a|b,,,\"multi\r\nline\",refused\r\n"
-    "0549876543,Broken\"Quote,he,,,,,,,,,\r\n"					 /* stray quote */
-    "0547654321,Too,few\r\n"							 /* wrong count */
+    "0549876543,Broken\"Quote,he,,,,,,,,,\r\n" /* stray quote */
+    "0547654321,Too,few\r\n"		       /* wrong count */
     "\r\n"
-    ",,,,,,,,,,,\r\n"								 /* blank record */
-    "0501112222,Last,ru,,,2999-01-01,,,,,,\r\n"					 /* future date */
+    ",,,,,,,,,,,\r\n"				/* blank record */
+    "0501112222,Last,ru,,,2999-01-01,,,,,,\r\n" /* future date */
     "0501112223,Good,ru,,other,,staff,,,,,withdrawn\r\n";
 
 static void test_csv_import(void **state)
@@ -722,19 +743,21 @@ static void test_csv_import(void **state)
 	assert_int_equal(r.created, 3);
 	assert_int_equal(r.updated, 0);
 	assert_int_equal(r.failed, 6);
-	assert_string_equal(e.text, "line 3: sex: sex must be female, male, other or unknown\n"
-				    "line 4: fields.visits: a number field needs a decimal number "
-				    "such as 3 or 2.5\n"
-				    "line 5: phone: too short (the number has too few digits)\n"
-				    "line 8: a quote inside an unquoted field (quote the whole field "
-				    "and double the quotes in it)\n"
-				    "line 9: has 3 fields, the header has 12\n"
-				    "line 12: birth_date: birth_date must not be in the future nor "
-				    "before 1880\n");
+	assert_string_equal(e.text,
+			    "line 3: sex: sex must be female, male, other or unknown\n"
+			    "line 4: fields.visits: a number field needs a decimal number "
+			    "such as 3 or 2.5\n"
+			    "line 5: phone: too short (the number has too few digits)\n"
+			    "line 8: a quote inside an unquoted field (quote the whole field "
+			    "and double the quotes in it)\n"
+			    "line 9: has 3 fields, the header has 12\n"
+			    "line 12: birth_date: birth_date must not be in the future nor "
+			    "before 1880\n");
 	/* the good lines, with quoted commas, doubled quotes and line breaks */
-	assert_int_equal(testdb_int(&t, "SELECT count(*) FROM contacts WHERE name = 'Levi, Noa' "
-					"AND phone = '+972521234567' AND raw_phone = '052-123-4567' "
-					"AND audience = 'recovered patient'"),
+	assert_int_equal(testdb_int(&t,
+				    "SELECT count(*) FROM contacts WHERE name = 'Levi, Noa' "
+				    "AND phone = '+972521234567' AND raw_phone = '052-123-4567' "
+				    "AND audience = 'recovered patient'"),
 			 1);
 	assert_int_equal(testdb_int(&t, "SELECT count(*) FROM contacts WHERE name = 'Two, Lines' "
 					"AND json_extract(fields, '$.note') = 'multi\nline'"),
@@ -743,15 +766,17 @@ static void test_csv_import(void **state)
 					"json_extract(fields, '$.note') = 'said \"hi\"' AND "
 					"json_extract(fields, '$.visits') = 3"),
 			 1);
-	assert_int_equal(testdb_int(&t, "SELECT count(*) FROM contact_fields WHERE key = "
-					"'last_visit' AND type = 'date' AND value_text = '2025-01-02'"),
+	assert_int_equal(testdb_int(&t,
+				    "SELECT count(*) FROM contact_fields WHERE key = "
+				    "'last_visit' AND type = 'date' AND value_text = '2025-01-02'"),
 			 1);
 	assert_int_equal(testdb_int(&t, "SELECT count(*) FROM contact_tags"), 4);
 	assert_int_equal(testdb_int(&t, "SELECT count(*) FROM consents WHERE source = 'import'"),
 			 3);
-	assert_int_equal(testdb_int(&t, "SELECT count(*) FROM audit_log WHERE actor = "
-					"'cli:import' AND action = 'contact.create' AND detail = 'csv'"),
-			 3);
+	assert_int_equal(
+	    testdb_int(&t, "SELECT count(*) FROM audit_log WHERE actor = "
+			   "'cli:import' AND action = 'contact.create' AND detail = 'csv'"),
+	    3);
 
 	/* idempotent: the same file again creates nothing and records no consent */
 	assert_int_equal(import_text(&t, csv_file, &r, &e), 0);
@@ -827,18 +852,12 @@ int main(void)
 {
 	log_set_level(LOG_ERROR);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_design_example),
-	    cmocka_unit_test(test_phones),
-	    cmocka_unit_test(test_builtins_table),
-	    cmocka_unit_test(test_tags_and_fields),
-	    cmocka_unit_test(test_upsert_by_phone),
-	    cmocka_unit_test(test_update_by_id),
-	    cmocka_unit_test(test_list_and_segments),
-	    cmocka_unit_test(test_erase),
-	    cmocka_unit_test(test_read_and_export),
-	    cmocka_unit_test(test_csv_import),
-	    cmocka_unit_test(test_csv_header_errors),
-	    cmocka_unit_test(test_csv_batches),
+	    cmocka_unit_test(test_design_example),    cmocka_unit_test(test_phones),
+	    cmocka_unit_test(test_builtins_table),    cmocka_unit_test(test_tags_and_fields),
+	    cmocka_unit_test(test_upsert_by_phone),   cmocka_unit_test(test_update_by_id),
+	    cmocka_unit_test(test_list_and_segments), cmocka_unit_test(test_erase),
+	    cmocka_unit_test(test_read_and_export),   cmocka_unit_test(test_csv_import),
+	    cmocka_unit_test(test_csv_header_errors), cmocka_unit_test(test_csv_batches),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	time_thread_release();

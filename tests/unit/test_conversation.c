@@ -25,10 +25,10 @@
 #include "core/ingest.h"
 #include "base/banned.h"
 
-#define MIN SENDENV_MIN
-#define HOUR SENDENV_HOUR
-#define DAY SENDENV_DAY
-#define NOW SENDENV_NOW /* Sunday 2026-11-22 12:00 in Jerusalem */
+#define MIN   SENDENV_MIN
+#define HOUR  SENDENV_HOUR
+#define DAY   SENDENV_DAY
+#define NOW   SENDENV_NOW /* Sunday 2026-11-22 12:00 in Jerusalem */
 #define ACTOR "apikey:TESTKEY"
 
 static struct sendenv E;
@@ -69,17 +69,24 @@ static void inbound(const char *contact, const char *wa_id, int64_t at, const ch
 	char msg_id[ID_SIZE], wamid[64];
 	id_new(msg_id);
 	snprintf(wamid, sizeof wamid, "wamid.%s", msg_id);
-	json_t *item =
-	    button ? json_pack("{s:s, s:s, s:s, s:{s:s, s:{s:s, s:s}}}", "from", wa_id, "id", wamid,
-			       "type", "interactive", "interactive", "type", "button_reply",
-			       "button_reply", "id", button, "title", text)
-		   : json_pack("{s:s, s:s, s:s, s:{s:s}}", "from", wa_id, "id", wamid, "type",
-			       "text", "text", "body", text);
+	json_t *item = button
+			   ? json_pack("{s:s, s:s, s:s, s:{s:s, s:{s:s, s:s}}}", "from", wa_id,
+				       "id", wamid, "type", "interactive", "interactive", "type",
+				       "button_reply", "button_reply", "id", button, "title", text)
+			   : json_pack("{s:s, s:s, s:s, s:{s:s}}", "from", wa_id, "id", wamid,
+				       "type", "text", "text", "body", text);
 	char *payload = json_dumps(item, JSON_COMPACT);
-	struct store_val m[] = {SV_TEXT(msg_id), SV_TEXT(E.db.org), SV_TEXT(E.number),
-				SV_TEXT(contact), SV_TEXT("in"),    SV_TEXT(wamid),
-				SV_TEXT(button ? "interactive" : "text"), SV_TEXT(payload),
-				SV_TEXT("received"), SV_INT(at),    SV_NULL,
+	struct store_val m[] = {SV_TEXT(msg_id),
+				SV_TEXT(E.db.org),
+				SV_TEXT(E.number),
+				SV_TEXT(contact),
+				SV_TEXT("in"),
+				SV_TEXT(wamid),
+				SV_TEXT(button ? "interactive" : "text"),
+				SV_TEXT(payload),
+				SV_TEXT("received"),
+				SV_INT(at),
+				SV_NULL,
 				SV_INT(at)};
 	assert_int_equal(store_exec(E.db.st, "message.insert", m, 12, NULL), 0);
 	free(payload);
@@ -238,8 +245,12 @@ static void test_reply_and_first_response(void **state)
 	/* a retried request with the same key is one message and one sample */
 	inbound(c, "972521111112", NOW + 40 * MIN, "One more", NULL);
 	json_t *p = json_pack("{s:s, s:{s:s}}", "type", "text", "text", "body", "Sure");
-	struct conversation_reply rq = {.org_id = E.db.org, .id = conv.id, .responder = agent,
-					.actor = ACTOR, .payload = p, .client_key = "k-1"};
+	struct conversation_reply rq = {.org_id = E.db.org,
+					.id = conv.id,
+					.responder = agent,
+					.actor = ACTOR,
+					.payload = p,
+					.client_key = "k-1"};
 	time_clock_set(NOW + 41 * MIN);
 	assert_int_equal(conversation_reply(E.db.st, &rq, &res, NULL), 0);
 	assert_false(res.duplicate);
@@ -266,8 +277,8 @@ static void test_reply_and_first_response(void **state)
 	/* errors */
 	assert_int_equal(reply_text("NOSUCHCONVERSATION00000000", agent, "x", NOW, &res),
 			 CW_ENOTFOUND);
-	struct conversation_reply bad = {.org_id = E.db.org, .id = conv.id, .responder = agent,
-					 .payload = NULL};
+	struct conversation_reply bad = {
+	    .org_id = E.db.org, .id = conv.id, .responder = agent, .payload = NULL};
 	assert_int_equal(conversation_reply(E.db.st, &bad, &res, NULL), CW_EINVAL);
 	assert_string_equal(res.field, "payload");
 }
@@ -354,8 +365,11 @@ static void test_window_closed(void **state)
 	assert_int_equal(conversation_template_body(E.db.st, E.db.org, "he", req, &body, &pr), 0);
 	json_decref(req);
 	assert_string_equal(json_str(json_object_get(body, "template"), "name"), "appt_reminder");
-	struct conversation_reply rq = {.org_id = E.db.org, .id = conv.id, .responder = "AGENT1",
-					.actor = ACTOR, .payload = body};
+	struct conversation_reply rq = {.org_id = E.db.org,
+					.id = conv.id,
+					.responder = "AGENT1",
+					.actor = ACTOR,
+					.payload = body};
 	assert_int_equal(conversation_reply(E.db.st, &rq, &res, &conv), 0);
 	json_decref(body);
 	assert_int_equal(res.decision.outcome, POLICY_ALLOW);
@@ -382,10 +396,10 @@ static void test_window_closed(void **state)
 static void set_clinic_hours(void)
 {
 	struct hours h;
-	json_t *o = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "time_zone",
-			      "Asia/Jerusalem", "week", "sun", "08:00-18:00", "mon", "08:00-18:00",
-			      "tue", "08:00-18:00", "wed", "08:00-18:00", "thu", "08:00-18:00",
-			      "fri", "08:00-13:00");
+	json_t *o =
+	    json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "time_zone", "Asia/Jerusalem",
+		      "week", "sun", "08:00-18:00", "mon", "08:00-18:00", "tue", "08:00-18:00",
+		      "wed", "08:00-18:00", "thu", "08:00-18:00", "fri", "08:00-13:00");
 	struct json_error je;
 	assert_int_equal(hours_from_json(o, "UTC", &h, &je), 0);
 	json_decref(o);
@@ -453,8 +467,8 @@ static void test_assign_close_reopen(void **state)
 	assert_string_equal(after.assignee_name, "Desk");
 	assert_int_equal(conversation_assign(E.db.st, E.db.org, conv.id, key_id, ACTOR, &after), 0);
 	assert_string_equal(after.assignee_name, "crm");
-	assert_int_equal(conversation_assign(E.db.st, E.db.org, conv.id, "01NOSUCHAGENT00000000000000",
-					     ACTOR, &after),
+	assert_int_equal(conversation_assign(E.db.st, E.db.org, conv.id,
+					     "01NOSUCHAGENT00000000000000", ACTOR, &after),
 			 CW_EINVAL);
 	assert_int_equal(conversation_assign(E.db.st, E.db.org, conv.id, NULL, ACTOR, &after), 0);
 	assert_string_equal(after.assignee, "");
@@ -499,11 +513,12 @@ static void test_assign_close_reopen(void **state)
 			 CW_ECONFLICT);
 
 	/* every change was audited, with ids only */
-	assert_int_equal(count("SELECT count(*) FROM audit_log WHERE action = 'conversation.assign' "
-			       "AND outcome = 'ok'"),
-			 3);
-	assert_int_equal(count("SELECT count(*) FROM audit_log WHERE action = 'conversation.close'"),
-			 2);
+	assert_int_equal(
+	    count("SELECT count(*) FROM audit_log WHERE action = 'conversation.assign' "
+		  "AND outcome = 'ok'"),
+	    3);
+	assert_int_equal(
+	    count("SELECT count(*) FROM audit_log WHERE action = 'conversation.close'"), 2);
 	assert_int_equal(
 	    count("SELECT count(*) FROM audit_log WHERE action = 'conversation.reopen'"), 1);
 	assert_int_equal(count("SELECT count(*) FROM audit_log WHERE detail LIKE '%question%'"), 0);
@@ -545,9 +560,8 @@ static void test_list_and_thread(void **state)
 	struct send_result res;
 	assert_int_equal(reply_text(ca.id, "AGENT1", "Answer to A", NOW + 2 * MIN, &res), 0);
 	/* a refused attempt: a national id in free text */
-	assert_int_equal(reply_text(ca.id, "AGENT1", "Your ID 123456782 is on file", NOW + 3 * MIN,
-				    &res),
-			 0);
+	assert_int_equal(
+	    reply_text(ca.id, "AGENT1", "Your ID 123456782 is on file", NOW + 3 * MIN, &res), 0);
 	assert_int_equal(res.decision.outcome, POLICY_DENY);
 
 	struct collected x = {0};
@@ -615,8 +629,8 @@ static void test_list_and_thread(void **state)
 	assert_string_equal(json_str(json_object_get(r2, "by"), "kind"), "patient");
 	json_decref(items);
 	/* without bodies: no text; and a page of one from a cursor */
-	assert_int_equal(conversation_read(E.db.st, &ca, NOW + 2 * MIN, "ZZZZZZZZZZZZZZZZZZZZZZZZZZ",
-					   1, 0, 0, ACTOR, &items),
+	assert_int_equal(conversation_read(E.db.st, &ca, NOW + 2 * MIN,
+					   "ZZZZZZZZZZZZZZZZZZZZZZZZZZ", 1, 0, 0, ACTOR, &items),
 			 0);
 	assert_int_equal(json_array_size(items), 1);
 	assert_null(json_object_get(json_array_get(items, 0), "text"));
@@ -676,10 +690,11 @@ static void test_message_text(void **state)
 	expect_text("in", "{\"type\":\"text\",\"text\":{\"body\":\"hi\"}}", "hi");
 	expect_text("in", "{\"type\":\"button\",\"button\":{\"payload\":\"P\",\"text\":\"Yes\"}}",
 		    "Yes");
-	expect_text("in",
-		    "{\"type\":\"interactive\",\"interactive\":{\"type\":\"list_reply\","
-		    "\"list_reply\":{\"id\":\"a\",\"title\":\"Tue 10:00\",\"description\":\"Dr. Levi\"}}}",
-		    "Tue 10:00\nDr. Levi");
+	expect_text(
+	    "in",
+	    "{\"type\":\"interactive\",\"interactive\":{\"type\":\"list_reply\","
+	    "\"list_reply\":{\"id\":\"a\",\"title\":\"Tue 10:00\",\"description\":\"Dr. Levi\"}}}",
+	    "Tue 10:00\nDr. Levi");
 	expect_text("in", "{\"type\":\"image\",\"image\":{\"id\":\"1\",\"caption\":\"my rash\"}}",
 		    "[image]\nmy rash");
 	expect_text("in",

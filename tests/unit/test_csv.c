@@ -92,7 +92,10 @@ static void test_bom_and_line_ends(void **state)
 	/* a BOM-like start that is not a BOM is data */
 	expect("\xEF\xBB,x\n", "L1-1:\xEF\xBB|x\n");
 	/* a BOM anywhere but the start is data */
-	expect("a\n\xEF\xBB\xBF" "b\n", "L1-1:a\nL2-2:\xEF\xBB\xBF" "b\n");
+	expect("a\n\xEF\xBB\xBF"
+	       "b\n",
+	       "L1-1:a\nL2-2:\xEF\xBB\xBF"
+	       "b\n");
 	/* blank lines are skipped, and counted */
 	expect("a\r\n\r\n\nb\n\n", "L1-1:a\nL4-4:b\n");
 }
@@ -198,7 +201,8 @@ static void test_file_source(void **state)
 	fputs("\xEF\xBB\xBFphone,note\r\n", f);
 	long rows = 0;
 	while (ftell(f) < 300 * 1024) {
-		fprintf(f, "+9725212%05ld,\"n, %ld\r\nsecond \"\"line\"\"\"\r\n", rows % 100000, rows);
+		fprintf(f, "+9725212%05ld,\"n, %ld\r\nsecond \"\"line\"\"\"\r\n", rows % 100000,
+			rows);
 		rows++;
 	}
 	long size = ftell(f);

@@ -79,13 +79,14 @@ static void test_bundle_import(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(e, "message")), "no phone"));
 
 	/* the local-format phone, the official name, the MRN, nothing national */
-	assert_int_equal(testdb_int(&t, "SELECT count(*) FROM contacts WHERE phone = "
-					"'+972521234567' AND raw_phone = '052-123-4567' AND name = "
-					"'Noa R. Levi' AND sex = 'female' AND birth_date = "
-					"'1968-04-12' AND language = 'he' AND json_extract(fields, "
-					"'$.mrn') = 'MRN-70412' AND json_extract(fields, '$.fhir_id') = "
-					"'6f1d6a3c-1111-4c1e-9a51-000000000001'"),
-			 1);
+	assert_int_equal(
+	    testdb_int(&t, "SELECT count(*) FROM contacts WHERE phone = "
+			   "'+972521234567' AND raw_phone = '052-123-4567' AND name = "
+			   "'Noa R. Levi' AND sex = 'female' AND birth_date = "
+			   "'1968-04-12' AND language = 'he' AND json_extract(fields, "
+			   "'$.mrn') = 'MRN-70412' AND json_extract(fields, '$.fhir_id') = "
+			   "'6f1d6a3c-1111-4c1e-9a51-000000000001'"),
+	    1);
 	assert_int_equal(testdb_int(&t, "SELECT count(*) FROM contacts WHERE fields LIKE "
 					"'%999-%' OR fields LIKE '%S999%'"),
 			 0);
@@ -228,9 +229,9 @@ static void test_export_bundle(void **state)
 	char num[ID_SIZE], mid[ID_SIZE];
 	id_new(num);
 	id_new(mid);
-	struct store_val n[] = {SV_TEXT(num), SV_TEXT(t.org), SV_TEXT("P1"), SV_TEXT("W1"),
-				SV_TEXT("+1"), SV_NULL,	    SV_NULL,	    SV_NULL,
-				SV_INT(1)};
+	struct store_val n[] = {SV_TEXT(num),  SV_TEXT(t.org), SV_TEXT("P1"),
+				SV_TEXT("W1"), SV_TEXT("+1"),  SV_NULL,
+				SV_NULL,       SV_NULL,	       SV_INT(1)};
 	assert_int_equal(store_exec(t.st, "number.insert", n, 9, NULL), 0);
 	struct store_val m[] = {SV_TEXT(mid),
 				SV_TEXT(t.org),
@@ -255,8 +256,8 @@ static void test_export_bundle(void **state)
 	assert_string_equal(json_string_value(json_object_get(p, "id")), w.id);
 	assert_string_equal(json_string_value(json_path(p, "telecom.0.value")), "+972521234567");
 	assert_string_equal(json_string_value(json_object_get(p, "gender")), "female");
-	assert_string_equal(json_string_value(json_path(p, "communication.0.language.coding.0.code")),
-			    "he");
+	assert_string_equal(
+	    json_string_value(json_path(p, "communication.0.language.coding.0.code")), "he");
 	assert_true(json_is_true(json_object_get(p, "active")));
 	/* four consent records: granted+withdrawn (both inactive now), an active
 	 * grant and a refusal */
@@ -264,8 +265,8 @@ static void test_export_bundle(void **state)
 	assert_null(find_resource(b, "Consent", 4));
 	int active = 0, inactive = 0, rejected = 0;
 	for (int i = 0; i < 4; i++) {
-		const char *s = json_string_value(json_object_get(find_resource(b, "Consent", i),
-								   "status"));
+		const char *s =
+		    json_string_value(json_object_get(find_resource(b, "Consent", i), "status"));
 		active += strcmp(s, "active") == 0;
 		inactive += strcmp(s, "inactive") == 0;
 		rejected += strcmp(s, "rejected") == 0;

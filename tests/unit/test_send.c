@@ -429,13 +429,16 @@ static void test_tier_budget(void **state)
 				&r),
 			 0);
 	assert_int_equal(r.decision.outcome, POLICY_ALLOW);
-	/* a third recipient waits until the first leaves the 24 hours */
+	/* a third recipient waits until the first leaves the 24 hours (counted
+	 * in 15-minute buckets: the first's bucket, 09:00-09:15, leaves at
+	 * 09:15 the next day) */
 	assert_int_equal(submit(&e, c[2], POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "t2",
 				&r),
 			 0);
 	assert_int_equal(r.decision.outcome, POLICY_DEFER);
 	assert_int_equal(r.decision.reason, POLICY_R_TIER_BUDGET);
-	assert_int_equal(r.decision.until, SENDENV_NOW - SENDENV_HOUR + SENDENV_DAY);
+	assert_int_equal(r.decision.until,
+			 SENDENV_NOW - SENDENV_HOUR + 15 * SENDENV_MIN + SENDENV_DAY);
 	/* a recipient already counted spends nothing more */
 	assert_int_equal(submit(&e, c[0], POLICY_REMINDERS, tpl_body("appt_reminder", "y"), "t3",
 				&r),
@@ -448,6 +451,7 @@ static void test_tier_budget(void **state)
 			 0);
 	assert_int_equal(r.decision.outcome, POLICY_ALLOW);
 	assert_int_equal(testdb_int(&e.db, "SELECT count(*) FROM tier_recipients"), 2);
+	assert_int_equal(testdb_int(&e.db, "SELECT sum(n) FROM tier_buckets"), 2);
 
 	/* the deferred one, asked again when budget frees, goes */
 	assert_int_equal(submit(&e, c[2], POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "t2",
@@ -456,8 +460,15 @@ static void test_tier_budget(void **state)
 	assert_int_equal(r.duplicate, 1);
 	struct recheck_ctx rc = {.org = e.db.org, .msg = r.message_id,
 				 .payload = tpl_body("appt_reminder", "x"), .now = r.decision.until};
+	rc.now = r.decision.until - 1; /* not a moment before */
+	assert_int_equal(store_tx(e.db.st, recheck_fn, &rc), 0);
+	assert_int_equal(rc.d.reason, POLICY_R_TIER_BUDGET);
+	rc.now = r.decision.until;
 	assert_int_equal(store_tx(e.db.st, recheck_fn, &rc), 0);
 	assert_int_equal(rc.d.outcome, POLICY_ALLOW);
+	/* it counts now, in its own bucket; the first one is still counted by
+	 * its row but no longer in the sum of the last 24 hours */
+	assert_int_equal(testdb_int(&e.db, "SELECT sum(n) FROM tier_buckets"), 3);
 	json_decref(rc.payload);
 	sendenv_close(&e);
 }

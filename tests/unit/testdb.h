@@ -30,15 +30,17 @@ struct testdb {
 
 static inline void testdb_add_org(struct store *st, const char *id, const char *region)
 {
-	struct store_val a[] = {SV_TEXT(id),	  SV_TEXT("Test Clinic"), SV_TEXT("clinic"),
-				SV_TEXT(region), SV_TEXT("he"),		  SV_TEXT("Asia/Jerusalem"),
-				SV_NULL,	  SV_INT(1000)};
+	struct store_val a[] = {
+	    SV_TEXT(id),   SV_TEXT("Test Clinic"),    SV_TEXT("clinic"), SV_TEXT(region),
+	    SV_TEXT("he"), SV_TEXT("Asia/Jerusalem"), SV_NULL,		 SV_INT(1000)};
 	assert_int_equal(store_exec(st, "org.insert", a, 8, NULL), 0);
 }
 
 static inline void testdb_open(struct testdb *t)
 {
 	const char *base = getenv("TMPDIR");
+	if (!t)
+		abort(); /* (also tells the compiler t is not NULL below) */
 	memset(t, 0, sizeof *t);
 	snprintf(t->dir, sizeof t->dir, "%s/cw-unit-XXXXXX", base && *base ? base : "/tmp");
 	assert_non_null(mkdtemp(t->dir));

@@ -97,6 +97,7 @@ export function chart(canvas, config) {
   options.responsive = true;
   options.maintainAspectRatio = false;
   options.animation = false;
+  options.layout = Object.assign({ padding: { left: 12, right: 20 } }, options.layout);
   options.plugins = options.plugins || {};
   options.plugins.legend = Object.assign({ rtl, textDirection: dir(), position: 'bottom' }, options.plugins.legend);
   options.plugins.tooltip = Object.assign({ rtl, textDirection: dir() }, options.plugins.tooltip);

@@ -301,7 +301,8 @@ static const char m0005_agents_sessions[] =
 /* clang-format off */
 static const char m0004_decisions[] =
 	"CREATE TABLE decisions ("
-	" id TEXT PRIMARY KEY,"
+	" seq INTEGER PRIMARY KEY," /* insertion order: ties of at stay in order */
+	" id TEXT NOT NULL UNIQUE,"
 	" org_id TEXT NOT NULL REFERENCES orgs(id),"
 	" contact_id TEXT REFERENCES contacts(id) ON DELETE CASCADE,"
 	" number_id TEXT,"
@@ -316,12 +317,12 @@ static const char m0004_decisions[] =
 	" result_category TEXT,"
 	" flags INTEGER NOT NULL DEFAULT 0," /* 1 time-critical, 2 reply, 4 business-initiated */
 	" at INTEGER NOT NULL);\n"
-	"CREATE INDEX decisions_contact ON decisions (org_id, contact_id, at);\n"
+	/* One index per contact serves the listing (newest first) and the
+	 * frequency caps (what was allowed in a period), both few rows a
+	 * contact; every index is written on every send, so there are few. */
+	"CREATE INDEX decisions_contact ON decisions (contact_id, at);\n"
 	"CREATE UNIQUE INDEX decisions_idem ON decisions (org_id, idem_key)"
 	" WHERE idem_key IS NOT NULL;\n"
-	/* Frequency caps count what was allowed per contact and purpose. */
-	"CREATE INDEX decisions_allowed ON decisions (contact_id, purpose, at)"
-	" WHERE outcome = 'allow';\n"
 	"CREATE INDEX decisions_message ON decisions (message_id) WHERE message_id IS NOT NULL;\n"
 
 	/* One row per (number, contact): when that contact last started to
@@ -333,6 +334,14 @@ static const char m0004_decisions[] =
 	" at INTEGER NOT NULL,"
 	" PRIMARY KEY (number_id, contact_id)) WITHOUT ROWID;\n"
 	"CREATE INDEX tier_recipients_at ON tier_recipients (number_id, at);\n"
+	/* How many recipients started to count in each 15-minute bucket: the
+	 * count over the last 24 hours is a sum of at most 97 rows, however
+	 * many recipients there are. */
+	"CREATE TABLE tier_buckets ("
+	" number_id TEXT NOT NULL,"
+	" bucket INTEGER NOT NULL," /* at / 900000 */
+	" n INTEGER NOT NULL,"
+	" PRIMARY KEY (number_id, bucket)) WITHOUT ROWID;\n"
 
 	/* Opted out (an opt-out word or button: nothing business-initiated goes)
 	 * and marketing stopped inside WhatsApp (user_preferences, 131050). */

@@ -104,6 +104,12 @@
  * campaign.guard      campaign_id -> contacts sent to, messages attempted (sent or
  *                         failed), failed with 131026 or 131049, opted out after their
  *                         run started, runs with a negative reply
+ * campaign.prefixes   org_id, JSON array of contact ids -> first 3 digits of the phone
+ *                         after '+', count (the audience's countries)
+ * campaign.total_contacts org_id -> live contacts
+ * campaign.org_settings org_id -> settings (the price table lives there)
+ * campaign.queued_messages campaign_id -> outbox ids still queued or deferred
+ * campaign.live_runs  campaign_id -> runs not yet ended
  *   CAMPAIGN = id, org_id, name, journey_key, segment, purpose, vars, settings, status,
  *              phase, audience, canary_target, enrolled, cursor, halted_reason,
  *              hold_until, created_by, created_at, updated_at, started_at, ended_at
@@ -368,6 +374,18 @@ const struct sqlite_stmt_def sqlite_stmts_journey[] = {
 	 " WHERE r.campaign_id = ?1 AND ((o.opted_out = 1 AND o.opted_out_at >= r.created_at - ?2) "
 	 " OR (o.marketing_stopped = 1 AND o.marketing_stopped_at >= r.created_at - ?2))), "
 	 "(SELECT count(*) FROM journey_runs WHERE campaign_id = ?1 AND negative = 1)"},
+
+	{"campaign.prefixes",
+	 "SELECT substr(phone, 2, 3), count(*) FROM contacts WHERE org_id = ?1 "
+	 "AND id IN (SELECT value FROM json_each(?2)) GROUP BY 1"},
+	{"campaign.total_contacts",
+	 "SELECT count(*) FROM contacts WHERE org_id = ?1 AND erased_at IS NULL"},
+	{"campaign.org_settings", "SELECT settings FROM orgs WHERE id = ?1"},
+	{"campaign.queued_messages",
+	 "SELECT o.id FROM journey_sends s JOIN outbox o ON o.id = s.message_id "
+	 "WHERE s.campaign_id = ?1 AND o.state IN ('queued','deferred')"},
+	{"campaign.live_runs",
+	 "SELECT count(*) FROM journey_runs WHERE campaign_id = ?1 AND state IN " LIVE},
 
 	{NULL, NULL},
 };

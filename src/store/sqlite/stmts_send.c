@@ -19,17 +19,21 @@
  *                     the contact after since
  * send.tier_counted   number_id, contact_id, since -> 1 when the contact counts against
  *                     the number's tier after since
- * send.tier_count     number_id, since, limit -> recipients counted after since, at most
- *                     limit (the count stops there: only "reached or not" matters)
+ * send.tier_count     number_id, first bucket -> recipients counted in the buckets from
+ *                     first on (at / 900000; see tier_buckets in migration 0004)
  * send.tier_oldest    number_id, since -> min(at) of those recipients (NULL if none)
  * send.tier_add       (w) org_id, number_id, contact_id, at — counts the contact from at,
- *                     unless it is already counted in the 24 h before at
+ *                     unless it is already counted in the 24 h before at (changes 1 when
+ *                     it starts to count)
+ * send.tier_bump      (w) number_id, bucket — one more recipient in that bucket
+ * send.tier_prune     (w) number_id, bucket — forgets the buckets before it
  *
  * decision.insert     (w) id, org_id, contact_id, number_id|NULL, message_id|NULL,
  *                     producer, purpose, outcome, reason, message, until|NULL,
  *                     idem_key|NULL, result_category|NULL, flags, at
  * decision.by_idem    org_id, idem_key -> DECISION
- * decision.list       org_id, contact_id, limit -> DECISION, newest first
+ * decision.list       org_id, contact_id, limit -> DECISION, newest first (by at, then
+ *                     by insertion)
  * decision.by_message org_id, message_id, limit -> DECISION, newest first
  *   DECISION = id, org_id, contact_id, number_id, message_id, producer, purpose,
  *              outcome, reason, message, until, idem_key, result_category, flags, at
@@ -79,14 +83,17 @@ const struct sqlite_stmt_def sqlite_stmts_send[] = {
 	{"send.tier_counted",
 	 "SELECT 1 FROM tier_recipients WHERE number_id = ?1 AND contact_id = ?2 AND at > ?3"},
 	{"send.tier_count",
-	 "SELECT count(*) FROM (SELECT 1 FROM tier_recipients WHERE number_id = ?1 AND at > ?2 "
-	 "LIMIT ?3)"},
+	 "SELECT coalesce(sum(n), 0) FROM tier_buckets WHERE number_id = ?1 AND bucket >= ?2"},
 	{"send.tier_oldest",
 	 "SELECT min(at) FROM tier_recipients WHERE number_id = ?1 AND at > ?2"},
 	{"send.tier_add",
 	 "INSERT INTO tier_recipients (org_id, number_id, contact_id, at) VALUES (?1, ?2, ?3, ?4) "
 	 "ON CONFLICT (number_id, contact_id) DO UPDATE SET at = excluded.at "
 	 "WHERE tier_recipients.at <= excluded.at - 86400000"},
+	{"send.tier_bump",
+	 "INSERT INTO tier_buckets (number_id, bucket, n) VALUES (?1, ?2, 1) "
+	 "ON CONFLICT (number_id, bucket) DO UPDATE SET n = n + 1"},
+	{"send.tier_prune", "DELETE FROM tier_buckets WHERE number_id = ?1 AND bucket < ?2"},
 
 	/* ---- the decision log ---- */
 	{"decision.insert",
@@ -96,10 +103,10 @@ const struct sqlite_stmt_def sqlite_stmts_send[] = {
 	 "SELECT " DECISION_COLS " FROM decisions WHERE org_id = ?1 AND idem_key = ?2"},
 	{"decision.list",
 	 "SELECT " DECISION_COLS " FROM decisions WHERE org_id = ?1 AND contact_id = ?2 "
-	 "ORDER BY at DESC, id DESC LIMIT ?3"},
+	 "ORDER BY at DESC, seq DESC LIMIT ?3"},
 	{"decision.by_message",
 	 "SELECT " DECISION_COLS " FROM decisions WHERE message_id = ?2 AND org_id = ?1 "
-	 "ORDER BY at DESC, id DESC LIMIT ?3"},
+	 "ORDER BY at DESC, seq DESC LIMIT ?3"},
 
 	/* ---- opt-out state ---- */
 	{"optout.get",
