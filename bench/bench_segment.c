@@ -39,9 +39,9 @@
 #include "store/store.h"
 #include "base/banned.h"
 
-#define BATCH 20000
+#define BATCH		   20000
 #define OTHER_ORG_CONTACTS 100000
-#define YEAR_MS (365LL * 24 * 3600 * 1000)
+#define YEAR_MS		   (365LL * 24 * 3600 * 1000)
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
@@ -70,7 +70,7 @@ struct gen {
 static const char *pick_audience(void)
 {
 	uint32_t r = rnd(100);
-	return r < 20 ? "recovered patient"
+	return r < 20	? "recovered patient"
 	       : r < 80 ? "patient"
 	       : r < 85 ? "doctor"
 	       : r < 90 ? "staff"
@@ -78,8 +78,8 @@ static const char *pick_audience(void)
 }
 
 static const char *const langs[] = {"he", "he", "he", "ru", "ru", "en"};
-static const char *const consent_status[] = {"granted", "granted", "granted", "granted",
-					     "refused", "withdrawn"};
+static const char *const consent_status[] = {"granted", "granted", "granted",
+					     "granted", "refused", "withdrawn"};
 
 static int exec(struct store_tx *tx, const char *stmt, const struct store_val *a, size_t n)
 {
@@ -123,14 +123,14 @@ static int gen_batch(struct store_tx *tx, void *ud)
 					SV_INT(g->now - rnd(1000) * 86400000LL)};
 		rc = exec(tx, "contact.upsert", c, 13);
 		if (!rc && radiation) {
-			struct store_val f[] = {SV_TEXT(g->org),   SV_TEXT(id),
+			struct store_val f[] = {SV_TEXT(g->org),      SV_TEXT(id),
 						SV_TEXT("radiation"), SV_TEXT("text"),
-						SV_TEXT(radiation), SV_NULL};
+						SV_TEXT(radiation),   SV_NULL};
 			rc = exec(tx, "demo.field", f, 6);
 		}
 		if (!rc) {
-			struct store_val f[] = {SV_TEXT(g->org), SV_TEXT(id),	    SV_TEXT("visits"),
-						SV_TEXT("number"), SV_NULL, SV_REAL(visits)};
+			struct store_val f[] = {SV_TEXT(g->org),   SV_TEXT(id), SV_TEXT("visits"),
+						SV_TEXT("number"), SV_NULL,	SV_REAL(visits)};
 			rc = exec(tx, "demo.field", f, 6);
 		}
 		static const char *const tags[] = {"radiotherapy", "cardiology", "diabetes",
@@ -149,9 +149,14 @@ static int gen_batch(struct store_tx *tx, void *ud)
 			if ((int)rnd(100) >= consent_pct[p])
 				continue;
 			const char *st = p < 2 ? "granted" : consent_status[rnd(6)];
-			struct store_val a[] = {SV_TEXT(g->org),   SV_TEXT(id),	   SV_TEXT(purposes[p]),
-						SV_TEXT(st),	   SV_TEXT("import"), SV_TEXT("v1"),
-						SV_NULL,	   SV_INT(g->now - rnd(400) * 86400000LL)};
+			struct store_val a[] = {SV_TEXT(g->org),
+						SV_TEXT(id),
+						SV_TEXT(purposes[p]),
+						SV_TEXT(st),
+						SV_TEXT("import"),
+						SV_TEXT("v1"),
+						SV_NULL,
+						SV_INT(g->now - rnd(400) * 86400000LL)};
 			rc = exec(tx, "consent.insert", a, 8);
 		}
 		if (!rc && rnd(100) < 2) {
@@ -170,7 +175,9 @@ static int generate(struct store *st, const char *org, int n, int64_t now)
 {
 	double t0 = now_s();
 	for (int from = 0; from < n; from += BATCH) {
-		struct gen g = {.org = org, .from = from, .count = n - from < BATCH ? n - from : BATCH,
+		struct gen g = {.org = org,
+				.from = from,
+				.count = n - from < BATCH ? n - from : BATCH,
 				.now = now};
 		int rc = store_tx(st, gen_batch, &g);
 		if (rc)
@@ -310,9 +317,14 @@ int main(int argc, char **argv)
 		n = (int)count_contacts(st, org);
 	}
 	for (int i = 0; i < 2 && !reuse; i++) {
-		struct store_val a[] = {SV_TEXT(orgs[i]), SV_TEXT(i ? "Other" : "Bench Clinic"),
-					SV_TEXT("hospital"), SV_TEXT("IL"), SV_TEXT("he"),
-					SV_TEXT("Asia/Jerusalem"), SV_NULL, SV_INT(now)};
+		struct store_val a[] = {SV_TEXT(orgs[i]),
+					SV_TEXT(i ? "Other" : "Bench Clinic"),
+					SV_TEXT("hospital"),
+					SV_TEXT("IL"),
+					SV_TEXT("he"),
+					SV_TEXT("Asia/Jerusalem"),
+					SV_NULL,
+					SV_INT(now)};
 		if (store_exec(st, "org.insert", a, 8, NULL))
 			return 1;
 	}
@@ -321,23 +333,26 @@ int main(int argc, char **argv)
 
 	FILE *out = outpath ? fopen(outpath, "w") : NULL;
 	char stamp[TIME_ISO_MAX];
-	line(out, "# bench_segment — segment preview over %d contacts of one organisation "
-		  "(+%d of another); target <= 1 s\n",
+	line(out,
+	     "# bench_segment — segment preview over %d contacts of one organisation "
+	     "(+%d of another); target <= 1 s\n",
 	     n, OTHER_ORG_CONTACTS);
 	double load[3] = {0, 0, 0};
 	getloadavg(load, 3);
-	line(out, "# %s, SQLite %s on a file (WAL), %ld cores, load average %.1f %.1f %.1f; best "
-		  "and worst of %d runs after one warm-up; cpu = the process's CPU time of the best run\n",
+	line(out,
+	     "# %s, SQLite %s on a file (WAL), %ld cores, load average %.1f %.1f %.1f; best "
+	     "and worst of %d runs after one warm-up; cpu = the process's CPU time of the best "
+	     "run\n",
 	     time_format_iso(now, stamp), sqlite3_libversion(), sysconf(_SC_NPROCESSORS_ONLN),
 	     load[0], load[1], load[2], runs);
 	static const struct {
 		const char *name, *q;
 	} queries[] = {
-		{"seed", "audience = \"recovered patient\" AND fields.radiation = completed AND "
-			 "consent.marketing = granted"},
-		{"cardiology 40+", "tag = cardiology AND age >= 40"},
-		{"ru diabetes/visits", "language = ru AND (tag = diabetes OR fields.visits >= 3) "
-				       "AND NOT consent.marketing = refused"},
+	    {"seed", "audience = \"recovered patient\" AND fields.radiation = completed AND "
+		     "consent.marketing = granted"},
+	    {"cardiology 40+", "tag = cardiology AND age >= 40"},
+	    {"ru diabetes/visits", "language = ru AND (tag = diabetes OR fields.visits >= 3) "
+				   "AND NOT consent.marketing = refused"},
 	};
 	int worst_over = 0;
 	for (size_t qi = 0; qi < sizeof queries / sizeof queries[0]; qi++) {
@@ -348,12 +363,12 @@ int main(int argc, char **argv)
 			for (int r = 0; r <= runs; r++) {
 				double t0 = now_s(), c0 = cpu_s();
 				int rc = segpreview_run(st, org, queries[qi].q,
-							with_purpose ? 4 /* marketing */ : -1, now, &p,
-							&e);
+							with_purpose ? 4 /* marketing */ : -1, now,
+							&p, &e);
 				double dt = now_s() - t0, dc = cpu_s() - c0;
 				if (rc) {
-					fprintf(stderr, "bench_segment: %s: %s %s\n", queries[qi].name,
-						cw_strerror(rc), e.message);
+					fprintf(stderr, "bench_segment: %s: %s %s\n",
+						queries[qi].name, cw_strerror(rc), e.message);
 					return 1;
 				}
 				if (r == 0)
@@ -365,10 +380,12 @@ int main(int argc, char **argv)
 			}
 			if (worst > 1.0)
 				worst_over = 1;
-			line(out, "%-20s %-28s count %7lld  best %7.1f ms (cpu %6.1f ms)  worst %7.1f ms",
-			     queries[qi].name,
-			     with_purpose ? "count+sample+exclusions(mkt)" : "count+sample",
-			     (long long)p.count, best * 1e3, best_cpu * 1e3, worst * 1e3);
+			line(
+			    out,
+			    "%-20s %-28s count %7lld  best %7.1f ms (cpu %6.1f ms)  worst %7.1f ms",
+			    queries[qi].name,
+			    with_purpose ? "count+sample+exclusions(mkt)" : "count+sample",
+			    (long long)p.count, best * 1e3, best_cpu * 1e3, worst * 1e3);
 			if (with_purpose) {
 				line(out, "  eligible %lld;", (long long)p.eligible);
 				for (int r = 1; r < POLICY_R_COUNT; r++)

@@ -40,10 +40,10 @@
 #include "base/banned.h"
 
 #define MAX_CONTACTS 1000000
-#define SETUP_BATCH 5000
+#define SETUP_BATCH  5000
 /* Tuesday 2026-11-24 10:00 UTC: noon in Israel. */
 #define BENCH_NOW 1795514400000LL
-#define DAY_MS 86400000LL
+#define DAY_MS	  86400000LL
 
 static char org[ID_SIZE], number[ID_SIZE];
 static char (*contacts)[ID_SIZE];
@@ -105,26 +105,38 @@ static int setup_batch(struct store_tx *tx, void *ud)
 		snprintf(phone, sizeof phone, "+%s", wa);
 		id_new(contacts[i]);
 		uint32_t r = rnd_next(&s->seed);
-		struct store_val c[] = {SV_TEXT(contacts[i]), SV_TEXT(org),	SV_TEXT(phone),
-					SV_TEXT(wa),	      SV_TEXT(phone),	SV_TEXT("P"),
+		struct store_val c[] = {SV_TEXT(contacts[i]),
+					SV_TEXT(org),
+					SV_TEXT(phone),
+					SV_TEXT(wa),
+					SV_TEXT(phone),
+					SV_TEXT("P"),
 					SV_TEXT(r % 3 ? "he" : "ru"),
 					SV_TEXT(r % 5 ? "Asia/Jerusalem" : "Europe/Moscow"),
-					SV_NULL,	      SV_NULL,		SV_TEXT("patient"),
-					SV_NULL,	      SV_INT(BENCH_NOW - 100 * DAY_MS)};
+					SV_NULL,
+					SV_NULL,
+					SV_TEXT("patient"),
+					SV_NULL,
+					SV_INT(BENCH_NOW - 100 * DAY_MS)};
 		rc = store_tx_exec(tx, "contact.upsert", c, 13, NULL);
 		static const char *const mkt[] = {"granted", "granted", "refused", "withdrawn"};
 		struct {
 			const char *purpose, *status;
 			int pct;
-		} cons[] = {{"reminders", "granted", 80}, {"marketing", mkt[r % 4], 70},
+		} cons[] = {{"reminders", "granted", 80},
+			    {"marketing", mkt[r % 4], 70},
 			    {"service", "granted", 60}};
 		for (int k = 0; k < 3 && !rc; k++) {
 			if ((int)(rnd_next(&s->seed) % 100) >= cons[k].pct)
 				continue;
-			struct store_val a[] = {SV_TEXT(org),		 SV_TEXT(contacts[i]),
-						SV_TEXT(cons[k].purpose), SV_TEXT(cons[k].status),
-						SV_TEXT("paper"),	 SV_TEXT("v1"),
-						SV_NULL,		 SV_INT(BENCH_NOW - 50 * DAY_MS)};
+			struct store_val a[] = {SV_TEXT(org),
+						SV_TEXT(contacts[i]),
+						SV_TEXT(cons[k].purpose),
+						SV_TEXT(cons[k].status),
+						SV_TEXT("paper"),
+						SV_TEXT("v1"),
+						SV_NULL,
+						SV_INT(BENCH_NOW - 50 * DAY_MS)};
 			rc = store_tx_exec(tx, "consent.insert", a, 8, NULL);
 		}
 		if (!rc && r % 100 < 30) {
@@ -134,7 +146,8 @@ static int setup_batch(struct store_tx *tx, void *ud)
 			rc = store_tx_exec(tx, "window.upsert", w, 5, NULL);
 		}
 		if (!rc && r % 50 == 7) {
-			struct store_val a[] = {SV_TEXT(org), SV_TEXT(contacts[i]), SV_INT(BENCH_NOW)};
+			struct store_val a[] = {SV_TEXT(org), SV_TEXT(contacts[i]),
+						SV_INT(BENCH_NOW)};
 			rc = store_tx_exec(tx, "optout.opt_out", a, 3, NULL);
 		}
 	}
@@ -145,11 +158,20 @@ static int add_template(struct store *st, const char *name, const char *cat)
 {
 	char id[ID_SIZE];
 	id_new(id);
-	struct store_val a[] = {SV_TEXT(id),   SV_TEXT(org),  SV_TEXT("WABA1"), SV_NULL,
-				SV_TEXT(name), SV_TEXT("he"), SV_TEXT(cat),	SV_TEXT("APPROVED"),
+	struct store_val a[] = {SV_TEXT(id),
+				SV_TEXT(org),
+				SV_TEXT("WABA1"),
+				SV_NULL,
+				SV_TEXT(name),
+				SV_TEXT("he"),
+				SV_TEXT(cat),
+				SV_TEXT("APPROVED"),
 				SV_TEXT("[{\"type\":\"BODY\",\"text\":\"Hello {{1}}, see you at "
 					"{{2}}\"}]"),
-				SV_INT(2),     SV_INT(0),     SV_NULL,		SV_NULL,
+				SV_INT(2),
+				SV_INT(0),
+				SV_NULL,
+				SV_NULL,
 				SV_INT(BENCH_NOW)};
 	return store_exec(st, "template.insert", a, 14, NULL);
 }
@@ -161,15 +183,15 @@ static json_t *body_reminder, *body_promo, *body_reply;
 static void make_bodies(void)
 {
 	body_reminder = json_loads(
-		"{\"type\":\"template\",\"template\":{\"name\":\"appt_reminder\",\"language\":"
-		"{\"code\":\"he\"},\"components\":[{\"type\":\"body\",\"parameters\":[{\"type\":"
-		"\"text\",\"text\":\"דנה\"},{\"type\":\"text\",\"text\":\"10:30, רחוב הרצל 12\"}]}]}}",
-		0, NULL);
+	    "{\"type\":\"template\",\"template\":{\"name\":\"appt_reminder\",\"language\":"
+	    "{\"code\":\"he\"},\"components\":[{\"type\":\"body\",\"parameters\":[{\"type\":"
+	    "\"text\",\"text\":\"דנה\"},{\"type\":\"text\",\"text\":\"10:30, רחוב הרצל 12\"}]}]}}",
+	    0, NULL);
 	body_promo = json_loads(
-		"{\"type\":\"template\",\"template\":{\"name\":\"promo\",\"language\":{\"code\":"
-		"\"he\"},\"components\":[{\"type\":\"body\",\"parameters\":[{\"type\":\"text\","
-		"\"text\":\"Dana\"},{\"type\":\"text\",\"text\":\"the open day on 30/04\"}]}]}}",
-		0, NULL);
+	    "{\"type\":\"template\",\"template\":{\"name\":\"promo\",\"language\":{\"code\":"
+	    "\"he\"},\"components\":[{\"type\":\"body\",\"parameters\":[{\"type\":\"text\","
+	    "\"text\":\"Dana\"},{\"type\":\"text\",\"text\":\"the open day on 30/04\"}]}]}}",
+	    0, NULL);
 	body_reply = json_loads("{\"type\":\"text\",\"text\":{\"body\":\"We answer Sun-Thu "
 				"8:00-18:00; you will hear from us by 9:00 tomorrow.\"}}",
 				0, NULL);
@@ -252,11 +274,11 @@ static void *worker_main(void *arg)
 
 static void report(FILE *out, const char *what, const struct tally *t, double secs, double cpu)
 {
-	line(out, "%s: %lld decisions in %.2f s = %.0f decisions/s (%.1f us each; CPU %.1f us "
-		  "each); allow %.1f%%, deny %.1f%%, defer %.1f%%, errors %lld\n",
+	line(out,
+	     "%s: %lld decisions in %.2f s = %.0f decisions/s (%.1f us each; CPU %.1f us "
+	     "each); allow %.1f%%, deny %.1f%%, defer %.1f%%, errors %lld\n",
 	     what, t->n, secs, (double)t->n / secs, secs * 1e6 / (double)t->n,
-	     cpu * 1e6 / (double)t->n,
-	     100.0 * (double)t->outcome[POLICY_ALLOW] / (double)t->n,
+	     cpu * 1e6 / (double)t->n, 100.0 * (double)t->outcome[POLICY_ALLOW] / (double)t->n,
 	     100.0 * (double)t->outcome[POLICY_DENY] / (double)t->n,
 	     100.0 * (double)t->outcome[POLICY_DEFER] / (double)t->n, t->errors);
 }
@@ -279,8 +301,9 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
 			outpath = argv[++i];
 		else {
-			fprintf(stderr, "usage: bench_send [-c contacts] [-n submissions] [-b batch] "
-					"[-t threads] [-d dir] [-o file]\n");
+			fprintf(stderr,
+				"usage: bench_send [-c contacts] [-n submissions] [-b batch] "
+				"[-t threads] [-d dir] [-o file]\n");
 			return 2;
 		}
 	}
@@ -319,22 +342,27 @@ int main(int argc, char **argv)
 	make_bodies();
 
 	FILE *out = outpath ? fopen(outpath, "w") : NULL;
-	line(out, "# bench_send — send_submit: load the policy inputs from the store, decide, store "
-		  "the decision and its audit entry, queue allowed and deferred messages\n");
-	line(out, "# SQLite %s (WAL, synchronous=FULL), %ld cores; %d contacts, clock pinned to a "
-		  "weekday noon in Israel\n",
+	line(out,
+	     "# bench_send — send_submit: load the policy inputs from the store, decide, store "
+	     "the decision and its audit entry, queue allowed and deferred messages\n");
+	line(out,
+	     "# SQLite %s (WAL, synchronous=FULL), %ld cores; %d contacts, clock pinned to a "
+	     "weekday noon in Israel\n",
 	     sqlite3_libversion(), sysconf(_SC_NPROCESSORS_ONLN), ncontacts);
-	line(out, "# mix: 60%% reminder templates, 25%% marketing templates, 15%% service replies; "
-		  "consents reminders 80%%, marketing granted/refused/withdrawn, 30%% open windows, 2%% "
-		  "opted out\n");
+	line(out,
+	     "# mix: 60%% reminder templates, 25%% marketing templates, 15%% service replies; "
+	     "consents reminders 80%%, marketing granted/refused/withdrawn, 30%% open windows, 2%% "
+	     "opted out\n");
 
 	/* 1. in bulk: batches inside one transaction each */
 	struct tally t = {0};
 	uint64_t s1 = 7;
 	double t0 = now_s(), c0 = cpu_s();
 	for (long long from = 0; from < n; from += batch) {
-		struct batch b = {.seed = s1, .from = from,
-				  .count = n - from < batch ? (int)(n - from) : batch, .t = &t};
+		struct batch b = {.seed = s1,
+				  .from = from,
+				  .count = n - from < batch ? (int)(n - from) : batch,
+				  .t = &t};
 		if (store_tx(st, batch_fn, &b)) {
 			fprintf(stderr, "bench_send: a batch failed\n");
 			return 1;

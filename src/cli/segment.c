@@ -18,7 +18,7 @@
 #include "store/store.h"
 #include "base/banned.h"
 
-#define CMD "segment"
+#define CMD	 "segment"
 #define MAX_ARGS 32
 
 /* Flags that take a value: their value is not the query. */
@@ -51,7 +51,8 @@ static void print_text(const struct segpreview *p)
 	printf("count: %lld\n", (long long)p->count);
 	printf("sample:%s\n", p->nsample ? "" : " (none)");
 	for (int i = 0; i < p->nsample; i++)
-		printf("  %s  %s  %s\n", p->sample[i].id, p->sample[i].name[0] ? p->sample[i].name : "-",
+		printf("  %s  %s  %s\n", p->sample[i].id,
+		       p->sample[i].name[0] ? p->sample[i].name : "-",
 		       p->sample[i].language[0] ? p->sample[i].language : "-");
 	if (p->purpose < 0)
 		return;
@@ -89,9 +90,9 @@ int cli_segment(int argc, char **argv)
 			rest[nrest++] = argv[i];
 		}
 	}
-	const struct opt opts[] = {{"-c", &file, NULL},	      {"--config", &file, NULL},
+	const struct opt opts[] = {{"-c", &file, NULL},		  {"--config", &file, NULL},
 				   {"--purpose", &purpose, NULL}, {"--org", &org, NULL},
-				   {"--json", NULL, &as_json},	      {NULL, NULL, NULL}};
+				   {"--json", NULL, &as_json},	  {NULL, NULL, NULL}};
 	if (opts_parse(CMD, nrest, rest, opts))
 		return 2;
 	if (!query)

@@ -445,6 +445,7 @@ static int64_t sender_round(struct dispatch *d, int64_t now_ns, int64_t now_ms)
 			j->sent_ms = now_ms;
 			int rc = wa_client_send(d->client, n->pnid, n->token, j->payload, on_sent, j);
 			if (rc) {
+				pair_forget(d, n, j->to, now_ms);
 				if (rc == CW_ETOOBIG) {
 					j->res = JR_RELEASE;
 				} else {
@@ -672,6 +673,9 @@ struct round {
 	int reclaim;
 	int reclaim_more;
 	int failures; /* rounds failed in a row */
+	/* scratch, kept from round to round (no large malloc per round) */
+	struct claim_buf *claim;
+	struct id_list *ids;
 	int64_t now;
 	/* counted on success only */
 	uint64_t sent, retried, deferred, failed, cancelled, expired, claimed, reclaimed;
@@ -747,7 +751,7 @@ static int apply_result(struct round *r, struct store_tx *tx, struct job *j)
  * queued, or was erased, is cancelled; one past its useful time expires. */
 static int claim_number(struct round *r, struct store_tx *tx, struct need *nd)
 {
-	struct claim_buf *b = xmalloc(sizeof *b);
+	struct claim_buf *b = r->claim;
 	int rc = 0;
 	for (int prio = 0; prio < 2 && nd->got < nd->want; prio++) {
 		b->n = 0;
@@ -807,7 +811,6 @@ static int claim_number(struct round *r, struct store_tx *tx, struct need *nd)
 	}
 	nd->drained = nd->got < nd->want;
 fail:
-	free(b);
 	return rc;
 }
 
@@ -828,7 +831,7 @@ static int id_list_cb(void *ud, const struct store_row *row)
 
 static int sweep_expired(struct round *r, struct store_tx *tx)
 {
-	struct id_list *l = xmalloc(sizeof *l);
+	struct id_list *l = r->ids;
 	l->n = 0;
 	struct store_val a[] = {SV_INT(r->now), SV_INT(DISPATCH_SWEEP_BATCH)};
 	int rc = store_tx_query(tx, "outbox.expire_due", a, 2, id_list_cb, l);
@@ -842,13 +845,12 @@ static int sweep_expired(struct round *r, struct store_tx *tx)
 		}
 		r->expired += (uint64_t)l->n;
 	}
-	free(l);
 	return rc;
 }
 
 static int reclaim(struct round *r, struct store_tx *tx)
 {
-	struct id_list *l = xmalloc(sizeof *l);
+	struct id_list *l = r->ids;
 	l->n = 0;
 	struct store_val a[] = {SV_INT(r->d->boot_ms), SV_INT(r->now), SV_INT(DISPATCH_SWEEP_BATCH)};
 	int rc = store_tx_query(tx, "outbox.reclaim", a, 3, id_list_cb, l);
@@ -857,7 +859,6 @@ static int reclaim(struct round *r, struct store_tx *tx)
 		r->reclaimed += (uint64_t)l->n;
 		r->reclaim_more = l->n == DISPATCH_SWEEP_BATCH;
 	}
-	free(l);
 	return rc;
 }
 
@@ -952,6 +953,8 @@ static void *keeper_main(void *arg)
 	struct dispatch *d = arg;
 	struct round *r = xcalloc(1, sizeof *r);
 	r->d = d;
+	r->claim = xmalloc(sizeof *r->claim);
+	r->ids = xmalloc(sizeof *r->ids);
 	reload_numbers(d, time_now_ms());
 	d->reloaded_ms = time_now_ms();
 	for (;;) {
@@ -1075,6 +1078,8 @@ static void *keeper_main(void *arg)
 			d->reloaded_ms = now;
 		}
 	}
+	free(r->claim);
+	free(r->ids);
 	free(r);
 	return NULL;
 }

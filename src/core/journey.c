@@ -12,6 +12,7 @@
 #include "core/journey.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -352,6 +353,47 @@ int journey_save(struct journey_engine *e, const char *org_id, json_t *def, cons
 	free(text);
 	journey_def_free(d);
 	return rc;
+}
+
+int journey_load_dir(struct journey_engine *e, const char *org_id, const char *dir,
+		     int *loaded)
+{
+	if (loaded)
+		*loaded = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return CW_EIO;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0 || de->d_name[0] == '.')
+			continue;
+		char path[1024];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		json_error_t je;
+		json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+		if (!j) {
+			log_warn("journey", "%s: line %d: %s", de->d_name, je.line, je.text);
+			continue;
+		}
+		struct journey_def_errors *errs = xcalloc(1, sizeof *errs);
+		struct journey_saved sv;
+		int rc = journey_save(e, org_id, j, "library", 0, errs, &sv);
+		if (rc) {
+			char line[600];
+			for (int i = 0; i < errs->n; i++)
+				log_warn("journey", "%s: %s", de->d_name,
+					 journey_def_error_format(&errs->e[i], line, sizeof line));
+			if (!errs->n)
+				log_warn("journey", "%s: %s", de->d_name, cw_strerror(rc));
+		} else if (loaded) {
+			(*loaded)++;
+		}
+		free(errs);
+		json_decref(j);
+	}
+	closedir(d);
+	return 0;
 }
 
 struct status_ctx {

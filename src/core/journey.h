@@ -75,6 +75,15 @@ struct journey_saved {
 int journey_save(struct journey_engine *e, const char *org_id, json_t *def, const char *actor,
 		 int hidden, struct journey_def_errors *errs, struct journey_saved *out);
 
+/* Defines every *.json file in dir for org_id (the built-in library in
+ * journeys/, for `carewire demo` and set-up scripts): each file becomes a
+ * new version of its key when it changed. A file that cannot be read or
+ * does not pass the checks is logged (with its problems) and skipped.
+ * *loaded (may be NULL) gets the number defined. Returns 0, or CW_EIO when
+ * dir cannot be opened. */
+int journey_load_dir(struct journey_engine *e, const char *org_id, const char *dir,
+		     int *loaded);
+
 /* Sets a key's status: "active", "paused" (no new runs; running runs go on)
  * or "archived". Returns 0, CW_EINVAL or CW_ENOTFOUND. */
 int journey_set_status(struct journey_engine *e, const char *org_id, const char *key,

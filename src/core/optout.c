@@ -20,7 +20,7 @@
 #include "base/banned.h"
 
 #define MARKETING_STOPPED_CODE 131050
-#define EVIDENCE_MAX 160
+#define EVIDENCE_MAX	       160
 
 /* ---- confirmations, by language ---- */
 
@@ -30,34 +30,33 @@ struct confirm_texts {
 };
 
 static const struct confirm_texts confirmations[] = {
-	{"en",
-	 "You have unsubscribed: we will not send you reminders, results, surveys or offers "
-	 "any more. You can still write to us here and we will answer. To get reminders and "
-	 "results again, send START.",
-	 "You will not receive offers and news from us any more. Reminders and answers to "
-	 "your questions continue.",
-	 "Welcome back: reminders and results will reach you here again. Offers and surveys "
-	 "stay off until you agree to them again."},
-	{"he",
-	 "הוסרת מרשימת התפוצה: לא נשלח לך יותר תזכורות, תוצאות, סקרים או מבצעים. אפשר "
-	 "עדיין לכתוב לנו כאן ונענה. כדי לקבל שוב תזכורות ותוצאות, שלחו התחל.",
-	 "לא יישלחו אליך יותר מבצעים וחדשות. תזכורות ומענה לשאלות שלך ימשיכו.",
-	 "ברוכים השבים: תזכורות ותוצאות יגיעו אליך כאן שוב. מבצעים וסקרים יישארו כבויים "
-	 "עד שתסכימו להם מחדש."},
-	{"ru",
-	 "Вы отписались: мы больше не будем присылать вам напоминания, результаты, опросы и "
-	 "предложения. Вы по-прежнему можете написать нам здесь, и мы ответим. Чтобы снова "
-	 "получать напоминания и результаты, отправьте СТАРТ.",
-	 "Вы больше не будете получать от нас предложения и новости. Напоминания и ответы на "
-	 "ваши вопросы сохранятся.",
-	 "С возвращением: напоминания и результаты снова будут приходить сюда. Предложения и "
-	 "опросы останутся отключены, пока вы снова не дадите на них согласие."},
+    {"en",
+     "You have unsubscribed: we will not send you reminders, results, surveys or offers "
+     "any more. You can still write to us here and we will answer. To get reminders and "
+     "results again, send START.",
+     "You will not receive offers and news from us any more. Reminders and answers to "
+     "your questions continue.",
+     "Welcome back: reminders and results will reach you here again. Offers and surveys "
+     "stay off until you agree to them again."},
+    {"he",
+     "הוסרת מרשימת התפוצה: לא נשלח לך יותר תזכורות, תוצאות, סקרים או מבצעים. אפשר "
+     "עדיין לכתוב לנו כאן ונענה. כדי לקבל שוב תזכורות ותוצאות, שלחו התחל.",
+     "לא יישלחו אליך יותר מבצעים וחדשות. תזכורות ומענה לשאלות שלך ימשיכו.",
+     "ברוכים השבים: תזכורות ותוצאות יגיעו אליך כאן שוב. מבצעים וסקרים יישארו כבויים "
+     "עד שתסכימו להם מחדש."},
+    {"ru",
+     "Вы отписались: мы больше не будем присылать вам напоминания, результаты, опросы и "
+     "предложения. Вы по-прежнему можете написать нам здесь, и мы ответим. Чтобы снова "
+     "получать напоминания и результаты, отправьте СТАРТ.",
+     "Вы больше не будете получать от нас предложения и новости. Напоминания и ответы на "
+     "ваши вопросы сохранятся.",
+     "С возвращением: напоминания и результаты снова будут приходить сюда. Предложения и "
+     "опросы останутся отключены, пока вы снова не дадите на них согласие."},
 };
 
 /* ---- matching ---- */
 
-enum optout_kind optout_match_text(const struct orgconf *conf, const char *text,
-				   const char **lang)
+enum optout_kind optout_match_text(const struct orgconf *conf, const char *text, const char **lang)
 {
 	char folded[ORGCONF_WORD_MAX];
 	if (lang)
@@ -99,8 +98,8 @@ static int is_payload(const struct orgconf *conf, const char *payload)
 	return hit;
 }
 
-enum optout_kind optout_match_message(const struct orgconf *conf,
-				      const struct webhook_message *m, const char **lang)
+enum optout_kind optout_match_message(const struct orgconf *conf, const struct webhook_message *m,
+				      const char **lang)
 {
 	if (lang)
 		*lang = NULL;
@@ -310,7 +309,7 @@ static const struct confirm_texts *builtin_texts(const char *lang)
 static const char *confirmation(const struct orgconf *conf, enum optout_kind kind,
 				const char *contact_lang, const char *word_lang)
 {
-	const char *key = kind == OPTOUT_STOP		 ? "confirmation"
+	const char *key = kind == OPTOUT_STOP		  ? "confirmation"
 			  : kind == OPTOUT_STOP_MARKETING ? "marketing_confirmation"
 							  : "start_confirmation";
 	const char *langs[4] = {contact_lang, word_lang, conf->language, "en"};
@@ -323,7 +322,7 @@ static const char *confirmation(const struct orgconf *conf, enum optout_kind kin
 			return s;
 		const struct confirm_texts *t = builtin_texts(langs[i]);
 		if (t)
-			return kind == OPTOUT_STOP	      ? t->stop
+			return kind == OPTOUT_STOP	       ? t->stop
 			       : kind == OPTOUT_STOP_MARKETING ? t->stop_marketing
 							       : t->start;
 	}
@@ -419,8 +418,9 @@ int optout_on_inbound(void *ud, struct store_tx *tx, const struct inbound *in)
 	if (rc)
 		goto out;
 	log_info("optout", "contact %s: %s%s", in->contact_id,
-		 kind == OPTOUT_STOP ? "opted out" : kind == OPTOUT_START ? "opted back in"
-									: "stopped marketing",
+		 kind == OPTOUT_STOP	? "opted out"
+		 : kind == OPTOUT_START ? "opted back in"
+					: "stopped marketing",
 		 changed ? "" : " (already)");
 	/* One confirmation: only when this message changed something, so a
 	 * second STOP (or a retried webhook) is not answered again. */
@@ -481,9 +481,9 @@ static int on_preference(struct store_tx *tx, const struct webhook_event *ev, co
 	int64_t now = time_now_ms();
 	if (at < now)
 		at = now; /* later than any consent recorded before it arrived */
-	int rc = optout_marketing_stopped_tx(tx, org_id, contact_id, stop,
-					     stop ? "WhatsApp user preference: stop marketing" : NULL,
-					     at, NULL);
+	int rc = optout_marketing_stopped_tx(
+	    tx, org_id, contact_id, stop, stop ? "WhatsApp user preference: stop marketing" : NULL,
+	    at, NULL);
 	if (rc || !signup)
 		return rc;
 	/* Signing up through the organisation's marketing sign-up link is the
@@ -515,6 +515,6 @@ int optout_on_event(void *ud, struct store_tx *tx, const struct webhook_event *e
 		return 0;
 	/* The outbox records the consent withdrawal for 131050 (outbox.c);
 	 * here only the flag that policy reads. */
-	return optout_marketing_stopped_tx(tx, m.org_id, m.contact_id, 1, NULL,
-					   time_now_ms(), NULL);
+	return optout_marketing_stopped_tx(tx, m.org_id, m.contact_id, 1, NULL, time_now_ms(),
+					   NULL);
 }

@@ -28,23 +28,22 @@
 
 enum optout_kind {
 	OPTOUT_NONE = 0,
-	OPTOUT_STOP,           /* stop everything business-initiated */
+	OPTOUT_STOP,	       /* stop everything business-initiated */
 	OPTOUT_STOP_MARKETING, /* stop promotions only */
-	OPTOUT_START,          /* opt back in */
+	OPTOUT_START,	       /* opt back in */
 };
 
 /* Classifies a whole message text against conf's phrases. *lang (may be
  * NULL) gets the language of a built-in phrase ("en", "he", "ru"), NULL for
  * a configured one. Returns OPTOUT_NONE for anything else, including NULL,
  * empty or invalid UTF-8 text. */
-enum optout_kind optout_match_text(const struct orgconf *conf, const char *text,
-				   const char **lang);
+enum optout_kind optout_match_text(const struct orgconf *conf, const char *text, const char **lang);
 
 /* Classifies an inbound message: a text; a template quick-reply button
  * (payload, then its text); an interactive reply (id, then title). A
  * payload or id listed in conf's opt-out payloads is OPTOUT_STOP. */
-enum optout_kind optout_match_message(const struct orgconf *conf,
-				      const struct webhook_message *m, const char **lang);
+enum optout_kind optout_match_message(const struct orgconf *conf, const struct webhook_message *m,
+				      const char **lang);
 
 /* The inbound handler (ingest_inbound_fn). On an opt-out message: records
  * the opt-out and the consent withdrawals (source whatsapp, the words as

@@ -29,31 +29,31 @@ static const struct {
 	const char *lang;
 	enum orgconf_word_kind kind;
 } builtin_words[] = {
-	{"stop", "en", ORGCONF_STOP},
-	{"stop all", "en", ORGCONF_STOP},
-	{"stopall", "en", ORGCONF_STOP},
-	{"unsubscribe", "en", ORGCONF_STOP},
-	{"opt out", "en", ORGCONF_STOP},
-	{"optout", "en", ORGCONF_STOP},
-	{"עצור", "he", ORGCONF_STOP},
-	{"הסר", "he", ORGCONF_STOP},
-	{"הפסק", "he", ORGCONF_STOP},
-	{"הפסיקו", "he", ORGCONF_STOP},
-	{"להסרה", "he", ORGCONF_STOP},
-	{"הסר אותי", "he", ORGCONF_STOP},
-	{"הסירו אותי", "he", ORGCONF_STOP},
-	{"стоп", "ru", ORGCONF_STOP},
-	{"отписаться", "ru", ORGCONF_STOP},
-	{"отписка", "ru", ORGCONF_STOP},
-	{"отпишите меня", "ru", ORGCONF_STOP},
-	{"stop promotions", "en", ORGCONF_STOP_MARKETING},
-	{"stop marketing", "en", ORGCONF_STOP_MARKETING},
-	{"start", "en", ORGCONF_START},
-	{"unstop", "en", ORGCONF_START},
-	{"subscribe", "en", ORGCONF_START},
-	{"התחל", "he", ORGCONF_START},
-	{"старт", "ru", ORGCONF_START},
-	{"подписаться", "ru", ORGCONF_START},
+    {"stop", "en", ORGCONF_STOP},
+    {"stop all", "en", ORGCONF_STOP},
+    {"stopall", "en", ORGCONF_STOP},
+    {"unsubscribe", "en", ORGCONF_STOP},
+    {"opt out", "en", ORGCONF_STOP},
+    {"optout", "en", ORGCONF_STOP},
+    {"עצור", "he", ORGCONF_STOP},
+    {"הסר", "he", ORGCONF_STOP},
+    {"הפסק", "he", ORGCONF_STOP},
+    {"הפסיקו", "he", ORGCONF_STOP},
+    {"להסרה", "he", ORGCONF_STOP},
+    {"הסר אותי", "he", ORGCONF_STOP},
+    {"הסירו אותי", "he", ORGCONF_STOP},
+    {"стоп", "ru", ORGCONF_STOP},
+    {"отписаться", "ru", ORGCONF_STOP},
+    {"отписка", "ru", ORGCONF_STOP},
+    {"отпишите меня", "ru", ORGCONF_STOP},
+    {"stop promotions", "en", ORGCONF_STOP_MARKETING},
+    {"stop marketing", "en", ORGCONF_STOP_MARKETING},
+    {"start", "en", ORGCONF_START},
+    {"unstop", "en", ORGCONF_START},
+    {"subscribe", "en", ORGCONF_START},
+    {"התחל", "he", ORGCONF_START},
+    {"старт", "ru", ORGCONF_START},
+    {"подписаться", "ru", ORGCONF_START},
 };
 
 /* Button payloads that opt out (a template's quick reply, a reply button). */
@@ -158,7 +158,8 @@ static void words_from(struct orgconf *c, const json_t *optout, const char *key,
 	if (!arr)
 		return;
 	if (!json_is_array(arr)) {
-		log_warn("orgconf", "org %s: optout.%s must be an array of strings", c->org_id, key);
+		log_warn("orgconf", "org %s: optout.%s must be an array of strings", c->org_id,
+			 key);
 		return;
 	}
 	size_t i;
@@ -255,12 +256,14 @@ static void parse_quiet(struct orgconf *c, const json_t *pol)
 		 * [end, start). A quiet time inside one day (start < end) cannot be
 		 * said with one interval per day and is refused. */
 		if (start < 0 || end < 0 || end >= start)
-			log_warn("orgconf", "org %s: policy.quiet_hours needs {\"start\":\"HH:MM\","
-					    "\"end\":\"HH:MM\"} with end before start; default used",
+			log_warn("orgconf",
+				 "org %s: policy.quiet_hours needs {\"start\":\"HH:MM\","
+				 "\"end\":\"HH:MM\"} with end before start; default used",
 				 c->org_id);
 		else
 			for (int d = 0; d < 7; d++)
-				c->policy.quiet[d] = (struct policy_day){(int16_t)end, (int16_t)start};
+				c->policy.quiet[d] =
+				    (struct policy_day){(int16_t)end, (int16_t)start};
 	}
 	const json_t *days = json_object_get(pol, "sending_hours");
 	if (!days)
@@ -275,8 +278,9 @@ static void parse_quiet(struct orgconf *c, const json_t *pol)
 		if (!v)
 			continue;
 		if (parse_day(v, &day) != 0) {
-			log_warn("orgconf", "org %s: policy.sending_hours.%s must be \"HH:MM-HH:MM\" "
-					    "or \"closed\"",
+			log_warn("orgconf",
+				 "org %s: policy.sending_hours.%s must be \"HH:MM-HH:MM\" "
+				 "or \"closed\"",
 				 c->org_id, weekdays[d]);
 			continue;
 		}
@@ -284,8 +288,7 @@ static void parse_quiet(struct orgconf *c, const json_t *pol)
 	}
 }
 
-static void parse_cap(struct orgconf *c, const json_t *pol, const char *key,
-		      struct policy_cap *cap)
+static void parse_cap(struct orgconf *c, const json_t *pol, const char *key, struct policy_cap *cap)
 {
 	const json_t *v = json_object_get(pol, key);
 	if (!v)
@@ -293,9 +296,9 @@ static void parse_cap(struct orgconf *c, const json_t *pol, const char *key,
 	const json_t *max = json_object_get(v, "max");
 	const json_t *days = json_object_get(v, "days");
 	if (!json_is_integer(max) || json_integer_value(max) < 0 ||
-	    json_integer_value(max) > 1000 || (days && (!json_is_integer(days) ||
-							json_integer_value(days) < 1 ||
-							json_integer_value(days) > 366))) {
+	    json_integer_value(max) > 1000 ||
+	    (days && (!json_is_integer(days) || json_integer_value(days) < 1 ||
+		      json_integer_value(days) > 366))) {
 		log_warn("orgconf", "org %s: policy.%s needs {\"max\":0..1000,\"days\":1..366}",
 			 c->org_id, key);
 		return;
@@ -328,8 +331,9 @@ static void parse_sensitive(struct orgconf *c, const json_t *pol)
 	if (!arr)
 		return;
 	if (!json_is_array(arr) || json_array_size(arr) > POLICY_MAX_SENSITIVE) {
-		log_warn("orgconf", "org %s: policy.sensitive_categories must be an array of at "
-				    "most %d strings; default used",
+		log_warn("orgconf",
+			 "org %s: policy.sensitive_categories must be an array of at "
+			 "most %d strings; default used",
 			 c->org_id, POLICY_MAX_SENSITIVE);
 		return;
 	}

@@ -38,16 +38,16 @@
 #include "core/policy.h"
 #include "store/store.h"
 
-#define ORGCONF_MAX_WORDS 96   /* opt-out words, marketing words and start words together */
+#define ORGCONF_MAX_WORDS    96 /* opt-out words, marketing words and start words together */
 #define ORGCONF_MAX_PAYLOADS 16
-#define ORGCONF_WORD_MAX 128   /* bytes of one folded phrase */
-#define ORGCONF_CACHE 128      /* organisations whose configuration is kept parsed */
+#define ORGCONF_WORD_MAX     128 /* bytes of one folded phrase */
+#define ORGCONF_CACHE	     128 /* organisations whose configuration is kept parsed */
 
 /* What an opt-out phrase asks for. */
 enum orgconf_word_kind {
-	ORGCONF_STOP = 0,       /* stop everything business-initiated */
+	ORGCONF_STOP = 0,	/* stop everything business-initiated */
 	ORGCONF_STOP_MARKETING, /* stop marketing only ("stop promotions") */
-	ORGCONF_START,          /* opt back in */
+	ORGCONF_START,		/* opt back in */
 };
 
 struct orgconf_word {
@@ -59,7 +59,7 @@ struct orgconf_word {
 struct orgconf {
 	char org_id[ID_SIZE];
 	char kind[16];
-	char zone[64];     /* the organisation's IANA zone */
+	char zone[64];	   /* the organisation's IANA zone */
 	char language[16]; /* its default language */
 	/* Ready for policy_decide(); its strings and formulary belong to this
 	 * configuration. */

@@ -70,14 +70,15 @@ static int placeholder(struct buf *b, const char *dialect, size_t n)
  * marketing stopped, frequency cap. Our values follow the segment's as
  * placeholders n+1 (purpose), n+2 (is marketing), n+3 (cap period start),
  * n+4 (cap). */
-static int preview_sql(struct buf *b, const char *dialect, const struct segment_sql *s,
-		       int purpose, int with_cap)
+static int preview_sql(struct buf *b, const char *dialect, const struct segment_sql *s, int purpose,
+		       int with_cap)
 {
 	size_t n = s->nargs;
 	int rc = 0;
-	rc |= buf_printf(b, "WITH seg AS MATERIALIZED (SELECT c.id AS id, "
-			    "(coalesce(c.phone, '') = '' AND coalesce(c.wa_id, '') = '') AS nonum "
-			    "FROM contacts c WHERE %s) ",
+	rc |= buf_printf(b,
+			 "WITH seg AS MATERIALIZED (SELECT c.id AS id, "
+			 "(coalesce(c.phone, '') = '' AND coalesce(c.wa_id, '') = '') AS nonum "
+			 "FROM contacts c WHERE %s) ",
 			 s->where);
 	if (purpose < 0) {
 		rc |= buf_puts(b, "SELECT 0, 'none', count(*), NULL, NULL FROM seg ");
@@ -105,11 +106,13 @@ static int preview_sql(struct buf *b, const char *dialect, const struct segment_
 				  "LEFT JOIN consent_current cc ON cc.contact_id = seg.id "
 				  "AND cc.purpose = ");
 		rc |= placeholder(b, dialect, n + 1);
-		rc |= buf_puts(b, " LEFT JOIN contact_optout o ON o.contact_id = seg.id GROUP BY 2 ");
+		rc |=
+		    buf_puts(b, " LEFT JOIN contact_optout o ON o.contact_id = seg.id GROUP BY 2 ");
 	}
-	rc |= buf_printf(b, "UNION ALL SELECT 1, s.id, 0, c.name, c.language FROM "
-			    "(SELECT id FROM seg ORDER BY id LIMIT %d) s "
-			    "JOIN contacts c ON c.id = s.id",
+	rc |= buf_printf(b,
+			 "UNION ALL SELECT 1, s.id, 0, c.name, c.language FROM "
+			 "(SELECT id FROM seg ORDER BY id LIMIT %d) s "
+			 "JOIN contacts c ON c.id = s.id",
 			 SEGPREVIEW_SAMPLE);
 	return rc ? CW_ETOOBIG : 0;
 }
@@ -127,7 +130,7 @@ static int run_preview(struct store *st, const char *dialect, const struct segme
 		goto fail;
 	const struct policy_cap *cap = purpose == POLICY_MARKETING ? &conf->policy.marketing_cap
 				       : purpose == POLICY_SURVEYS ? &conf->policy.survey_cap
-								     : NULL;
+								   : NULL;
 	int with_cap = cap && cap->max > 0;
 	rc = preview_sql(&b, dialect, &s, purpose, with_cap);
 	if (rc)
@@ -183,10 +186,9 @@ json_t *segpreview_json(const struct segpreview *p)
 	json_t *sample = json_array();
 	for (int i = 0; i < p->nsample; i++) {
 		const struct segpreview_contact *c = &p->sample[i];
-		json_array_append_new(sample,
-				      json_pack("{s:s, s:s?, s:s?}", "id", c->id, "name",
-						c->name[0] ? c->name : NULL, "language",
-						c->language[0] ? c->language : NULL));
+		json_array_append_new(sample, json_pack("{s:s, s:s?, s:s?}", "id", c->id, "name",
+							c->name[0] ? c->name : NULL, "language",
+							c->language[0] ? c->language : NULL));
 	}
 	json_t *o = json_pack("{s:I, s:o}", "count", (json_int_t)p->count, "sample", sample);
 	if (p->purpose >= 0) {
@@ -196,8 +198,9 @@ json_t *segpreview_json(const struct segpreview *p)
 				json_object_set_new(ex, policy_reason_code((enum policy_reason)r),
 						    json_integer(p->excluded[r]));
 		json_object_set_new(o, "excluded", ex);
-		json_object_set_new(o, "purpose",
-				    json_string(policy_purpose_name((enum policy_purpose)p->purpose)));
+		json_object_set_new(
+		    o, "purpose",
+		    json_string(policy_purpose_name((enum policy_purpose)p->purpose)));
 		json_object_set_new(o, "eligible", json_integer(p->eligible));
 	}
 	return o;
@@ -213,7 +216,7 @@ static int audit_fn(struct store_tx *tx, void *ud)
 {
 	const struct audit_ctx *c = ud;
 	const char *purpose =
-		c->p->purpose >= 0 ? policy_purpose_name((enum policy_purpose)c->p->purpose) : NULL;
+	    c->p->purpose >= 0 ? policy_purpose_name((enum policy_purpose)c->p->purpose) : NULL;
 	char detail[64];
 	snprintf(detail, sizeof detail, "count=%lld", (long long)c->p->count);
 	for (int i = 0; i < c->p->nsample || i == 0; i++) {

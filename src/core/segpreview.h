@@ -36,9 +36,9 @@ struct segpreview_contact {
 };
 
 struct segpreview {
-	int64_t count;        /* contacts matching the query */
-	int purpose;          /* the purpose asked about, or -1 */
-	int64_t eligible;     /* of count, those no contact-level reason refuses (purpose only) */
+	int64_t count;	  /* contacts matching the query */
+	int purpose;	  /* the purpose asked about, or -1 */
+	int64_t eligible; /* of count, those no contact-level reason refuses (purpose only) */
 	int64_t excluded[POLICY_R_COUNT]; /* by reason (purpose only) */
 	int nsample;
 	struct segpreview_contact sample[SEGPREVIEW_SAMPLE]; /* the first by id */

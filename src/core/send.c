@@ -27,10 +27,10 @@
  * from the bucket that holds now - 24 h, so a recipient counts up to one
  * bucket longer than 24 h: the budget is never overspent, at worst freed
  * 15 minutes late. */
-#define TIER_BUCKET_MS (15LL * 60 * 1000)
-#define SOURCE_MAX 16
-#define TPL_NAME_MAX 512
-#define TPL_LANG_MAX 16
+#define TIER_BUCKET_MS	     (15LL * 60 * 1000)
+#define SOURCE_MAX	     16
+#define TPL_NAME_MAX	     512
+#define TPL_LANG_MAX	     16
 #define RECHECK_PRODUCER_MAX (SEND_PRODUCER_MAX + 1)
 
 /* ---- what policy is told about the contact, the number and the counters ---- */
@@ -167,7 +167,7 @@ static int load_inputs(struct store_tx *tx, const char *org_id, const char *cont
 	const struct policy_org *o = &in->conf->policy;
 	const struct policy_cap *cap = purpose == POLICY_MARKETING ? &o->marketing_cap
 				       : purpose == POLICY_SURVEYS ? &o->survey_cap
-								     : NULL;
+								   : NULL;
 	if (cap && cap->max > 0) {
 		int64_t sent = 0;
 		struct store_val a[] = {SV_TEXT(contact_id), SV_TEXT(policy_purpose_name(purpose)),
@@ -188,7 +188,8 @@ static int load_inputs(struct store_tx *tx, const char *org_id, const char *cont
 			return rc;
 		in->counters.contact_already_counted_in_24h = v != 0;
 		if (!v) {
-			struct store_val b[] = {SV_TEXT(in->number_id), SV_INT(since / TIER_BUCKET_MS)};
+			struct store_val b[] = {SV_TEXT(in->number_id),
+						SV_INT(since / TIER_BUCKET_MS)};
 			rc = tx_int(tx, "send.tier_count", b, 2, &in->counters.tier_recipients_24h);
 			if (rc)
 				return rc;
@@ -200,7 +201,7 @@ static int load_inputs(struct store_tx *tx, const char *org_id, const char *cont
 				return rc;
 			/* when the oldest recipient's bucket leaves the sum */
 			in->counters.tier_oldest_expiry =
-				v ? (v / TIER_BUCKET_MS + 1) * TIER_BUCKET_MS + TIER_WINDOW_MS : 0;
+			    v ? (v / TIER_BUCKET_MS + 1) * TIER_BUCKET_MS + TIER_WINDOW_MS : 0;
 		}
 	}
 	return 0;
@@ -280,8 +281,7 @@ static int put_components(struct buf *out, const json_t *comps)
 	return rc ? CW_ETOOBIG : 0;
 }
 
-int send_message_text(const json_t *payload, const json_t *template_components,
-		      struct buf *out)
+int send_message_text(const json_t *payload, const json_t *template_components, struct buf *out)
 {
 	static const char *const media[] = {"image", "video", "document", "audio", "sticker"};
 	int rc = 0;
@@ -365,7 +365,7 @@ static int message_info(struct store_tx *tx, const struct inputs *in, const char
 		const json_t *tpl = json_object_get(payload, "template");
 		const char *name = json_string_value(json_object_get(tpl, "name"));
 		const char *lang =
-			json_string_value(json_object_get(json_object_get(tpl, "language"), "code"));
+		    json_string_value(json_object_get(json_object_get(tpl, "language"), "code"));
 		snprintf(mi->name, sizeof mi->name, "%s", name ? name : "");
 		snprintf(mi->lang, sizeof mi->lang, "%s", lang ? lang : "");
 		mi->m.kind = POLICY_TEMPLATE;
@@ -397,21 +397,22 @@ static int store_decision(struct store_tx *tx, const char *org_id, const char *c
 			  int64_t now, char id[ID_SIZE])
 {
 	id_new(id);
-	struct store_val a[] = {SV_TEXT(id),
-				SV_TEXT(org_id),
-				SV_TEXT(contact_id),
-				SV_TEXT(number_id),
-				SV_TEXT(message_id && *message_id ? message_id : NULL),
-				SV_TEXT(producer),
-				SV_TEXT(policy_purpose_name(purpose)),
-				SV_TEXT(policy_outcome_name(d->outcome)),
-				SV_TEXT(policy_reason_code(d->reason)),
-				SV_TEXT(d->message),
-				d->until > 0 ? SV_INT(d->until) : SV_NULL,
-				SV_TEXT(idem_key),
-				SV_TEXT(result_category && *result_category ? result_category : NULL),
-				SV_INT(flags),
-				SV_INT(now)};
+	struct store_val a[] = {
+	    SV_TEXT(id),
+	    SV_TEXT(org_id),
+	    SV_TEXT(contact_id),
+	    SV_TEXT(number_id),
+	    SV_TEXT(message_id && *message_id ? message_id : NULL),
+	    SV_TEXT(producer),
+	    SV_TEXT(policy_purpose_name(purpose)),
+	    SV_TEXT(policy_outcome_name(d->outcome)),
+	    SV_TEXT(policy_reason_code(d->reason)),
+	    SV_TEXT(d->message),
+	    d->until > 0 ? SV_INT(d->until) : SV_NULL,
+	    SV_TEXT(idem_key),
+	    SV_TEXT(result_category && *result_category ? result_category : NULL),
+	    SV_INT(flags),
+	    SV_INT(now)};
 	return store_tx_exec(tx, "decision.insert", a, 15, NULL);
 }
 
@@ -478,9 +479,9 @@ static int stored_cb(void *ud, const struct store_row *row)
 static void decision_from_row(const struct send_decision_row *r, struct policy_decision *d)
 {
 	memset(d, 0, sizeof *d);
-	d->outcome = strcmp(r->outcome, "allow") == 0	 ? POLICY_ALLOW
+	d->outcome = strcmp(r->outcome, "allow") == 0	? POLICY_ALLOW
 		     : strcmp(r->outcome, "defer") == 0 ? POLICY_DEFER
-							 : POLICY_DENY;
+							: POLICY_DENY;
 	int reason = policy_reason_parse(r->reason);
 	d->reason = reason < 0 ? POLICY_R_NONE : (enum policy_reason)reason;
 	snprintf(d->message, sizeof d->message, "%s", r->message);
@@ -646,28 +647,29 @@ int send_submit_tx(struct store_tx *tx, const struct send_request *rq, int64_t n
 		int prio = rq->priority;
 		if (prio != OUTBOX_PRIO_TRANSACTIONAL && prio != OUTBOX_PRIO_BULK)
 			prio = rq->purpose == POLICY_MARKETING || rq->purpose == POLICY_SURVEYS
-				       ? OUTBOX_PRIO_BULK
-				       : OUTBOX_PRIO_TRANSACTIONAL;
+				   ? OUTBOX_PRIO_BULK
+				   : OUTBOX_PRIO_TRANSACTIONAL;
 		struct outbox_item it = {
-			.org_id = rq->org_id,
-			.number_id = in.number_id,
-			.contact_id = rq->contact_id,
-			.idem_key = rq->idem_key,
-			.purpose = policy_purpose_name(rq->purpose),
-			.producer = rq->producer,
-			.priority = prio,
-			.payload = queued,
-			.fallback = queued_fallback,
-			.not_before = out->decision.outcome == POLICY_DEFER ? out->decision.until : 0,
-			.expires_at = rq->expires_at,
-			.deferred = out->decision.outcome == POLICY_DEFER,
+		    .org_id = rq->org_id,
+		    .number_id = in.number_id,
+		    .contact_id = rq->contact_id,
+		    .idem_key = rq->idem_key,
+		    .purpose = policy_purpose_name(rq->purpose),
+		    .producer = rq->producer,
+		    .priority = prio,
+		    .payload = queued,
+		    .fallback = queued_fallback,
+		    .not_before = out->decision.outcome == POLICY_DEFER ? out->decision.until : 0,
+		    .expires_at = rq->expires_at,
+		    .deferred = out->decision.outcome == POLICY_DEFER,
 		};
 		int dup = 0;
 		rc = outbox_enqueue_tx(tx, &it, out->message_id, &dup);
 		if (rc)
 			goto fail;
 		if (dup)
-			log_warn("send", "idempotency key of %s was already queued without a decision",
+			log_warn("send",
+				 "idempotency key of %s was already queued without a decision",
 				 rq->producer);
 	}
 	rc = count_tier(tx, rq->org_id, &in, rq->contact_id, flags, &out->decision, now_ms);
@@ -742,15 +744,15 @@ int send_recheck_tx(struct store_tx *tx, const char *org_id, const char *message
 		goto fail;
 	}
 	struct send_request rq = {
-		.org_id = org_id,
-		.number_id = prev.row.number_id[0] ? prev.row.number_id : NULL,
-		.contact_id = prev.row.contact_id,
-		.purpose = (enum policy_purpose)purpose,
-		.payload = payload,
-		.result_category = prev.row.result_category[0] ? prev.row.result_category : NULL,
-		.producer = prev.row.producer,
-		.time_critical = (prev.row.flags & SEND_F_TIME_CRITICAL) != 0,
-		.is_reply = (prev.row.flags & SEND_F_REPLY) != 0,
+	    .org_id = org_id,
+	    .number_id = prev.row.number_id[0] ? prev.row.number_id : NULL,
+	    .contact_id = prev.row.contact_id,
+	    .purpose = (enum policy_purpose)purpose,
+	    .payload = payload,
+	    .result_category = prev.row.result_category[0] ? prev.row.result_category : NULL,
+	    .producer = prev.row.producer,
+	    .time_critical = (prev.row.flags & SEND_F_TIME_CRITICAL) != 0,
+	    .is_reply = (prev.row.flags & SEND_F_REPLY) != 0,
 	};
 	const char *field = NULL;
 	rc = load_inputs(tx, org_id, rq.contact_id, rq.number_id, rq.purpose, now_ms, &in, &field);

@@ -42,12 +42,12 @@
 #include "store/store.h"
 
 #define SEND_PRODUCER_MAX 120
-#define SEND_TEXT_MAX (64u * 1024) /* bytes of human-visible text checked */
+#define SEND_TEXT_MAX	  (64u * 1024) /* bytes of human-visible text checked */
 #define SEND_CATEGORY_MAX 64
 
 /* Decision flags, stored with each decision. */
-#define SEND_F_TIME_CRITICAL 1
-#define SEND_F_REPLY 2
+#define SEND_F_TIME_CRITICAL	  1
+#define SEND_F_REPLY		  2
 #define SEND_F_BUSINESS_INITIATED 4 /* sent while the window was closed: spends tier budget */
 
 struct send_request {
@@ -68,13 +68,13 @@ struct send_request {
 	 * policy refuses payload for window_closed. NULL for none. Borrowed. */
 	const json_t *fallback;
 	const char *result_category; /* for POLICY_RESULTS ("lipids"); NULL otherwise */
-	const char *producer;        /* "bot", "api", "journey:<id>:<step>", "campaign:<id>" */
-	const char *idem_key;        /* required; unique per organisation */
-	int priority;                /* OUTBOX_PRIO_*, or -1: transactional unless marketing */
-	int64_t expires_at;          /* UTC ms after which it must not go; 0 = never */
-	int time_critical;           /* skips quiet hours only (policy.h) */
-	int is_reply;                /* answers what the person just wrote */
-	int campaign_halted;         /* its campaign was stopped by the quality guard */
+	const char *producer;	     /* "bot", "api", "journey:<id>:<step>", "campaign:<id>" */
+	const char *idem_key;	     /* required; unique per organisation */
+	int priority;		     /* OUTBOX_PRIO_*, or -1: transactional unless marketing */
+	int64_t expires_at;	     /* UTC ms after which it must not go; 0 = never */
+	int time_critical;	     /* skips quiet hours only (policy.h) */
+	int is_reply;		     /* answers what the person just wrote */
+	int campaign_halted;	     /* its campaign was stopped by the quality guard */
 	/* Who asks, for the audit log: "apikey:<id>", "agent:<id>"; NULL is
 	 * "system:<producer>". */
 	const char *actor;
@@ -124,8 +124,7 @@ int send_recheck_tx(struct store_tx *tx, const char *org_id, const char *message
  * template's own header, body, footer and button texts. Returns 0 or
  * CW_ETOOBIG (out is then cut at SEND_TEXT_MAX). */
 struct buf;
-int send_message_text(const json_t *payload, const json_t *template_components,
-		      struct buf *out);
+int send_message_text(const json_t *payload, const json_t *template_components, struct buf *out);
 
 /* One stored decision, as GET /api/v1/decisions lists it. Strings are
  * copies owned by the struct. */

@@ -35,42 +35,42 @@
 #include "wa/msg.h"
 #include "base/banned.h"
 
-#define LIST_DEFAULT 50
-#define LIST_MAX 500
+#define LIST_DEFAULT	50
+#define LIST_MAX	500
 #define IDEM_HEADER_MAX (OUTBOX_IDEM_MAX - 8) /* room for our "api:" prefix */
 
-static const char *const purposes[] = {"service", "reminders", "results", "surveys",
-				       "marketing", NULL};
+static const char *const purposes[] = {"service", "reminders", "results",
+				       "surveys", "marketing", NULL};
 
 /* The members that carry the message; exactly one must be given. */
-static const char *const kinds[] = {"text",	"template", "interactive", "location",
-				    "image",	"document", "video",	   "audio"};
+static const char *const kinds[] = {"text",  "template", "interactive", "location",
+				    "image", "document", "video",	"audio"};
 
 static const struct json_field message_schema[] = {
-	{"contact_id", JF_STRING, JF_REQUIRED, 1, 64, NULL},
-	{"purpose", JF_STRING, JF_REQUIRED, 1, 16, purposes},
-	{"text", JF_STRING, 0, 1, 65536, NULL},
-	{"template", JF_OBJECT, 0, 0, 0, NULL},
-	{"interactive", JF_OBJECT, 0, 0, 0, NULL},
-	{"location", JF_OBJECT, 0, 0, 0, NULL},
-	{"image", JF_OBJECT, 0, 0, 0, NULL},
-	{"document", JF_OBJECT, 0, 0, 0, NULL},
-	{"video", JF_OBJECT, 0, 0, 0, NULL},
-	{"audio", JF_OBJECT, 0, 0, 0, NULL},
-	{"result_category", JF_STRING, JF_NULLABLE, 1, SEND_CATEGORY_MAX - 1, NULL},
-	{"fallback_template", JF_OBJECT, JF_NULLABLE, 0, 0, NULL},
-	{"time_critical", JF_BOOL, 0, 0, 0, NULL},
-	{"expires_at", JF_STRING, JF_NULLABLE, 1, 40, NULL},
-	{"number_id", JF_STRING, JF_NULLABLE, 1, 64, NULL},
-	{NULL, 0, 0, 0, 0, NULL},
+    {"contact_id", JF_STRING, JF_REQUIRED, 1, 64, NULL},
+    {"purpose", JF_STRING, JF_REQUIRED, 1, 16, purposes},
+    {"text", JF_STRING, 0, 1, 65536, NULL},
+    {"template", JF_OBJECT, 0, 0, 0, NULL},
+    {"interactive", JF_OBJECT, 0, 0, 0, NULL},
+    {"location", JF_OBJECT, 0, 0, 0, NULL},
+    {"image", JF_OBJECT, 0, 0, 0, NULL},
+    {"document", JF_OBJECT, 0, 0, 0, NULL},
+    {"video", JF_OBJECT, 0, 0, 0, NULL},
+    {"audio", JF_OBJECT, 0, 0, 0, NULL},
+    {"result_category", JF_STRING, JF_NULLABLE, 1, SEND_CATEGORY_MAX - 1, NULL},
+    {"fallback_template", JF_OBJECT, JF_NULLABLE, 0, 0, NULL},
+    {"time_critical", JF_BOOL, 0, 0, 0, NULL},
+    {"expires_at", JF_STRING, JF_NULLABLE, 1, 40, NULL},
+    {"number_id", JF_STRING, JF_NULLABLE, 1, 64, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
 };
 
 static const struct json_field template_schema[] = {
-	{"name", JF_STRING, JF_REQUIRED, 1, TEMPLATE_NAME_MAX, NULL},
-	{"language", JF_STRING, JF_NULLABLE, 1, TEMPLATE_LANG_MAX - 1, NULL},
-	{"params", JF_ARRAY, 0, 0, WA_MSG_MAX_BODY_PARAMS, NULL},
-	{"components", JF_ARRAY, 0, 0, TEMPLATE_COMPONENTS_MAX, NULL},
-	{NULL, 0, 0, 0, 0, NULL},
+    {"name", JF_STRING, JF_REQUIRED, 1, TEMPLATE_NAME_MAX, NULL},
+    {"language", JF_STRING, JF_NULLABLE, 1, TEMPLATE_LANG_MAX - 1, NULL},
+    {"params", JF_ARRAY, 0, 0, WA_MSG_MAX_BODY_PARAMS, NULL},
+    {"components", JF_ARRAY, 0, 0, TEMPLATE_COMPONENTS_MAX, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
 };
 
 /* Reports a 422 for field with message. */
@@ -110,8 +110,8 @@ static json_t *template_body(struct app *app, const char *org_id, const char *co
 	 * then the organisation's). */
 	struct template_info info;
 	int have_info = 0;
-	int rc = lang ? CW_ENOTFOUND
-		      : template_lookup(app->st, org_id, NULL, name, contact_lang, &info);
+	int rc =
+	    lang ? CW_ENOTFOUND : template_lookup(app->st, org_id, NULL, name, contact_lang, &info);
 	if (rc == 0) {
 		have_info = 1;
 		lang = info.language;
@@ -133,7 +133,8 @@ static json_t *template_body(struct app *app, const char *org_id, const char *co
 			if (json_is_string(p)) {
 				json_array_append_new(ps, json_pack("{s:s, s:s}", "type", "text",
 								    "text", json_string_value(p)));
-			} else if (json_is_object(p) && json_is_string(json_object_get(p, "type"))) {
+			} else if (json_is_object(p) &&
+				   json_is_string(json_object_get(p, "type"))) {
 				json_array_append_new(ps, json_deep_copy(p));
 			} else {
 				json_decref(ps);
@@ -178,8 +179,9 @@ static json_t *message_body(struct app *app, const char *org_id, const char *con
 			continue;
 		if (kind) {
 			char m[160];
-			snprintf(m, sizeof m, "give only one of text, template, interactive, "
-					      "location or media; both %s and %s were given",
+			snprintf(m, sizeof m,
+				 "give only one of text, template, interactive, "
+				 "location or media; both %s and %s were given",
 				 kind, kinds[i]);
 			invalid(resp, kinds[i], m);
 			return NULL;
@@ -187,8 +189,9 @@ static json_t *message_body(struct app *app, const char *org_id, const char *con
 		kind = kinds[i];
 	}
 	if (!kind) {
-		invalid(resp, "text", "one of text, template, interactive, location, image, "
-				      "document, video or audio is required");
+		invalid(resp, "text",
+			"one of text, template, interactive, location, image, "
+			"document, video or audio is required");
 		return NULL;
 	}
 	json_t *body;
@@ -314,19 +317,19 @@ static int messages_post(void *ud, const struct http_request *req, struct http_r
 	char actor[AUDIT_ACTOR_MAX];
 	int p = policy_purpose_parse(purpose);
 	struct send_request rq = {
-		.org_id = who.org_id,
-		.number_id = json_str(body, "number_id"),
-		.contact_id = contact_id,
-		.purpose = (enum policy_purpose)p,
-		.payload = payload,
-		.fallback = fallback,
-		.result_category = json_str(body, "result_category"),
-		.producer = "api",
-		.idem_key = key,
-		.priority = -1,
-		.expires_at = expires_at,
-		.time_critical = json_is_true(json_object_get(body, "time_critical")),
-		.actor = audit_actor_apikey(who.key_id, actor),
+	    .org_id = who.org_id,
+	    .number_id = json_str(body, "number_id"),
+	    .contact_id = contact_id,
+	    .purpose = (enum policy_purpose)p,
+	    .payload = payload,
+	    .fallback = fallback,
+	    .result_category = json_str(body, "result_category"),
+	    .producer = "api",
+	    .idem_key = key,
+	    .priority = -1,
+	    .expires_at = expires_at,
+	    .time_critical = json_is_true(json_object_get(body, "time_critical")),
+	    .actor = audit_actor_apikey(who.key_id, actor),
 	};
 	struct send_result res;
 	rc = send_submit(app->st, &rq, &res);
@@ -343,8 +346,8 @@ static int messages_post(void *ud, const struct http_request *req, struct http_r
 		goto done;
 	}
 	json_t *out = json_object();
-	json_object_set_new(out, "id", res.message_id[0] ? json_string(res.message_id)
-							 : json_null());
+	json_object_set_new(out, "id",
+			    res.message_id[0] ? json_string(res.message_id) : json_null());
 	json_object_set_new(out, "decision", decision_json(&res.decision));
 	http_reply_json(resp, 202, out);
 done:
@@ -456,7 +459,7 @@ static int decisions_get(void *ud, const struct http_request *req, struct http_r
 						decision_item, items);
 		if (rc == 0 && json_array_size(items) > 0)
 			subject = json_string_value(
-				json_object_get(json_array_get(items, 0), "contact_id"));
+			    json_object_get(json_array_get(items, 0), "contact_id"));
 	} else {
 		if (contact_param(app, &who, req, resp, "decision.read", &subject)) {
 			json_decref(items);
@@ -475,8 +478,8 @@ static int decisions_get(void *ud, const struct http_request *req, struct http_r
 }
 
 const struct http_route api_messages_routes[] = {
-	{"POST", "/api/v1/messages", messages_post, 0},
-	{"GET", "/api/v1/messages", messages_get, 0},
-	{"GET", "/api/v1/decisions", decisions_get, 0},
-	{NULL, NULL, NULL, 0},
+    {"POST", "/api/v1/messages", messages_post, 0},
+    {"GET", "/api/v1/messages", messages_get, 0},
+    {"GET", "/api/v1/decisions", decisions_get, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -24,13 +24,13 @@
 #include "http/routes.h"
 #include "base/banned.h"
 
-static const char *const purposes[] = {"service", "reminders", "results", "surveys",
-				       "marketing", NULL};
+static const char *const purposes[] = {"service", "reminders", "results",
+				       "surveys", "marketing", NULL};
 
 static const struct json_field preview_schema[] = {
-	{"query", JF_STRING, JF_REQUIRED, 1, SEGMENT_MAX_QUERY, NULL},
-	{"purpose", JF_STRING, JF_NULLABLE, 1, 16, purposes},
-	{NULL, 0, 0, 0, 0, NULL},
+    {"query", JF_STRING, JF_REQUIRED, 1, SEGMENT_MAX_QUERY, NULL},
+    {"purpose", JF_STRING, JF_NULLABLE, 1, 16, purposes},
+    {NULL, 0, 0, 0, 0, NULL},
 };
 
 static int preview_post(void *ud, const struct http_request *req, struct http_response *resp)
@@ -69,6 +69,6 @@ done:
 }
 
 const struct http_route api_segments_routes[] = {
-	{"POST", "/api/v1/segments/preview", preview_post, 0},
-	{NULL, NULL, NULL, 0},
+    {"POST", "/api/v1/segments/preview", preview_post, 0},
+    {NULL, NULL, NULL, 0},
 };

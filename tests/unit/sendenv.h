@@ -21,10 +21,10 @@
 #include "core/orgconf.h"
 
 /* Sunday 2026-11-22 10:00 UTC: 12:00 in Jerusalem, 13:00 in Moscow. */
-#define SENDENV_NOW 1795341600000LL
-#define SENDENV_MIN (60 * 1000LL)
-#define SENDENV_HOUR (60 * SENDENV_MIN)
-#define SENDENV_DAY (24 * SENDENV_HOUR)
+#define SENDENV_NOW	     1795341600000LL
+#define SENDENV_MIN	     (60 * 1000LL)
+#define SENDENV_HOUR	     (60 * SENDENV_MIN)
+#define SENDENV_DAY	     (24 * SENDENV_HOUR)
 #define SENDENV_MAX_CONTACTS 64
 
 struct sendenv {
@@ -80,9 +80,18 @@ static inline const char *sendenv_contact(struct sendenv *e, const char *wa_id, 
 	char phone[32];
 	snprintf(phone, sizeof phone, "+%s", wa_id);
 	id_new(id);
-	struct store_val a[] = {SV_TEXT(id),   SV_TEXT(e->db.org), SV_TEXT(phone), SV_TEXT(wa_id),
-				SV_TEXT(phone), SV_TEXT("Test"),   SV_TEXT(lang),  SV_TEXT(zone),
-				SV_NULL,	SV_NULL,	   SV_TEXT("patient"), SV_NULL,
+	struct store_val a[] = {SV_TEXT(id),
+				SV_TEXT(e->db.org),
+				SV_TEXT(phone),
+				SV_TEXT(wa_id),
+				SV_TEXT(phone),
+				SV_TEXT("Test"),
+				SV_TEXT(lang),
+				SV_TEXT(zone),
+				SV_NULL,
+				SV_NULL,
+				SV_TEXT("patient"),
+				SV_NULL,
 				SV_INT(SENDENV_NOW - 30 * SENDENV_DAY)};
 	assert_int_equal(store_exec(e->db.st, "contact.upsert", a, 13, NULL), 0);
 	return id;
@@ -100,8 +109,8 @@ static inline void sendenv_consent(struct sendenv *e, const char *contact, const
 /* The contact wrote to the number at `at`: the window is open until at + 24 h. */
 static inline void sendenv_window(struct sendenv *e, const char *contact, int64_t at)
 {
-	struct store_val a[] = {SV_TEXT(e->db.org), SV_TEXT(e->number), SV_TEXT(contact), SV_INT(at),
-				SV_INT(at + SENDENV_DAY)};
+	struct store_val a[] = {SV_TEXT(e->db.org), SV_TEXT(e->number), SV_TEXT(contact),
+				SV_INT(at), SV_INT(at + SENDENV_DAY)};
 	assert_int_equal(store_exec(e->db.st, "window.upsert", a, 5, NULL), 0);
 }
 

@@ -998,6 +998,26 @@ static void test_campaign_rolls_out(void **state)
 	fx_close(f);
 }
 
+static void test_load_library(void **state)
+{
+	(void)state;
+	struct fx *f = fx_open();
+	char dir[1024];
+	snprintf(dir, sizeof dir, "%s/journeys", getenv("CW_SOURCE_ROOT"));
+	int n = 0;
+	assert_int_equal(journey_load_dir(f->je, f->env.db.org, dir, &n), 0);
+	assert_int_equal(n, 10);
+	/* loading again changes nothing: the same versions */
+	assert_int_equal(journey_load_dir(f->je, f->env.db.org, dir, &n), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM journeys WHERE org_id = '%s'", f->env.db.org), 10);
+	json_t *l = NULL;
+	assert_int_equal(journey_list_json(f->je, f->env.db.org, &l), 0);
+	assert_int_equal(json_array_size(json_object_get(l, "items")), 10);
+	json_decref(l);
+	assert_int_equal(journey_load_dir(f->je, f->env.db.org, "/nonexistent", &n), CW_EIO);
+	fx_close(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1015,6 +1035,7 @@ int main(void)
 		cmocka_unit_test(test_webhook_failed_branch),
 		cmocka_unit_test(test_campaign_canary_and_guard),
 		cmocka_unit_test(test_campaign_rolls_out),
+		cmocka_unit_test(test_load_library),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	time_thread_release();

@@ -35,27 +35,17 @@ static void test_words(void **state)
 		enum optout_kind kind;
 		const char *lang;
 	} yes[] = {
-		{"STOP", OPTOUT_STOP, "en"},
-		{"stop", OPTOUT_STOP, "en"},
-		{" Stop! ", OPTOUT_STOP, "en"},
-		{"STOP.", OPTOUT_STOP, "en"},
-		{"ＳＴＯＰ", OPTOUT_STOP, "en"},
-		{"Unsubscribe", OPTOUT_STOP, "en"},
-		{"stop  all", OPTOUT_STOP, "en"},
-		{"STOP 🛑", OPTOUT_STOP, "en"},
-		{"עצור", OPTOUT_STOP, "he"},
-		{"הסר", OPTOUT_STOP, "he"},
-		{"הֲסֵר", OPTOUT_STOP, "he"},
-		{"הפסק!", OPTOUT_STOP, "he"},
-		{"הסר אותי", OPTOUT_STOP, "he"},
-		{"СТОП", OPTOUT_STOP, "ru"},
-		{"Стоп", OPTOUT_STOP, "ru"},
-		{"отписаться", OPTOUT_STOP, "ru"},
-		{"ОТПИСКА", OPTOUT_STOP, "ru"},
-		{"Stop promotions", OPTOUT_STOP_MARKETING, "en"},
-		{"START", OPTOUT_START, "en"},
-		{"התחל", OPTOUT_START, "he"},
-		{"Старт", OPTOUT_START, "ru"},
+	    {"STOP", OPTOUT_STOP, "en"},      {"stop", OPTOUT_STOP, "en"},
+	    {" Stop! ", OPTOUT_STOP, "en"},   {"STOP.", OPTOUT_STOP, "en"},
+	    {"ＳＴＯＰ", OPTOUT_STOP, "en"},  {"Unsubscribe", OPTOUT_STOP, "en"},
+	    {"stop  all", OPTOUT_STOP, "en"}, {"STOP 🛑", OPTOUT_STOP, "en"},
+	    {"עצור", OPTOUT_STOP, "he"},      {"הסר", OPTOUT_STOP, "he"},
+	    {"הֲסֵר", OPTOUT_STOP, "he"},	      {"הפסק!", OPTOUT_STOP, "he"},
+	    {"הסר אותי", OPTOUT_STOP, "he"},  {"СТОП", OPTOUT_STOP, "ru"},
+	    {"Стоп", OPTOUT_STOP, "ru"},      {"отписаться", OPTOUT_STOP, "ru"},
+	    {"ОТПИСКА", OPTOUT_STOP, "ru"},   {"Stop promotions", OPTOUT_STOP_MARKETING, "en"},
+	    {"START", OPTOUT_START, "en"},    {"התחל", OPTOUT_START, "he"},
+	    {"Старт", OPTOUT_START, "ru"},
 	};
 	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
 		const char *lang = NULL;
@@ -65,21 +55,21 @@ static void test_words(void **state)
 		assert_string_equal(lang, yes[i].lang);
 	}
 	static const char *const no[] = {
-		"Can I stop taking this pill?",
-		"stop by tomorrow?",
-		"please don't stop my reminders",
-		"stopping",
-		"stops",
-		"I want to unsubscribe from the newsletter but keep reminders",
-		"אפשר להפסיק את הכדור?",
-		"עצור את התור שלי",
-		"Можно прекратить приём таблеток? стоп",
-		"стоп-кран",
-		"cancel",
-		"",
-		"   ",
-		"!!!",
-		"\xff\xfe",
+	    "Can I stop taking this pill?",
+	    "stop by tomorrow?",
+	    "please don't stop my reminders",
+	    "stopping",
+	    "stops",
+	    "I want to unsubscribe from the newsletter but keep reminders",
+	    "אפשר להפסיק את הכדור?",
+	    "עצור את התור שלי",
+	    "Можно прекратить приём таблеток? стоп",
+	    "стоп-кран",
+	    "cancel",
+	    "",
+	    "   ",
+	    "!!!",
+	    "\xff\xfe",
 	};
 	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
 		if (optout_match_text(c, no[i], NULL) != OPTOUT_NONE)
@@ -138,14 +128,14 @@ static char *webhook(const char *wa_id, const char *wamid, const char *text, int
 {
 	char ts[24];
 	snprintf(ts, sizeof ts, "%lld", (long long)(at_ms / 1000));
-	json_t *b = json_pack(
-		"{s:s, s:[{s:s, s:[{s:s, s:{s:s, s:{s:s, s:s}, s:[{s:{s:s}, s:s}],"
-		"s:[{s:s, s:s, s:s, s:s, s:{s:s}}]}}]}]}",
-		"object", "whatsapp_business_account", "entry", "id", "WABA1", "changes", "field",
-		"messages", "value", "messaging_product", "whatsapp", "metadata",
-		"display_phone_number", "97235550100", "phone_number_id", "PNID1", "contacts",
-		"profile", "name", "Noa", "wa_id", wa_id, "messages", "from", wa_id, "id", wamid,
-		"timestamp", ts, "type", "text", "text", "body", text);
+	json_t *b =
+	    json_pack("{s:s, s:[{s:s, s:[{s:s, s:{s:s, s:{s:s, s:s}, s:[{s:{s:s}, s:s}],"
+		      "s:[{s:s, s:s, s:s, s:s, s:{s:s}}]}}]}]}",
+		      "object", "whatsapp_business_account", "entry", "id", "WABA1", "changes",
+		      "field", "messages", "value", "messaging_product", "whatsapp", "metadata",
+		      "display_phone_number", "97235550100", "phone_number_id", "PNID1", "contacts",
+		      "profile", "name", "Noa", "wa_id", wa_id, "messages", "from", wa_id, "id",
+		      wamid, "timestamp", ts, "type", "text", "text", "body", text);
 	char *s = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
 	return s;
@@ -153,14 +143,14 @@ static char *webhook(const char *wa_id, const char *wamid, const char *text, int
 
 static char *preference(const char *wa_id, const char *value)
 {
-	json_t *b = json_pack("{s:s, s:[{s:s, s:[{s:s, s:{s:s, s:{s:s, s:s}, s:[{s:s, s:s, s:s, "
-			      "s:s, s:i}]}}]}]}",
-			      "object", "whatsapp_business_account", "entry", "id", "WABA1",
-			      "changes", "field", "user_preferences", "value", "messaging_product",
-			      "whatsapp", "metadata", "display_phone_number", "97235550100",
-			      "phone_number_id", "PNID1", "user_preferences", "wa_id", wa_id,
-			      "detail", "d", "category", "marketing_messages", "value", value,
-			      "timestamp", (int)(SENDENV_NOW / 1000));
+	json_t *b =
+	    json_pack("{s:s, s:[{s:s, s:[{s:s, s:{s:s, s:{s:s, s:s}, s:[{s:s, s:s, s:s, "
+		      "s:s, s:i}]}}]}]}",
+		      "object", "whatsapp_business_account", "entry", "id", "WABA1", "changes",
+		      "field", "user_preferences", "value", "messaging_product", "whatsapp",
+		      "metadata", "display_phone_number", "97235550100", "phone_number_id", "PNID1",
+		      "user_preferences", "wa_id", wa_id, "detail", "d", "category",
+		      "marketing_messages", "value", value, "timestamp", (int)(SENDENV_NOW / 1000));
 	char *s = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
 	return s;
@@ -169,13 +159,13 @@ static char *preference(const char *wa_id, const char *value)
 static char *failed_status(const char *wamid, int code)
 {
 	json_t *b = json_pack(
-		"{s:s, s:[{s:s, s:[{s:s, s:{s:s, s:{s:s, s:s}, s:[{s:s, s:s, s:s, s:s, "
-		"s:[{s:i, s:s}]}]}}]}]}",
-		"object", "whatsapp_business_account", "entry", "id", "WABA1", "changes", "field",
-		"messages", "value", "messaging_product", "whatsapp", "metadata",
-		"display_phone_number", "97235550100", "phone_number_id", "PNID1", "statuses", "id",
-		wamid, "status", "failed", "timestamp", "1795341600", "recipient_id", "972521234567",
-		"errors", "code", code, "title", "Marketing messages stopped");
+	    "{s:s, s:[{s:s, s:[{s:s, s:{s:s, s:{s:s, s:s}, s:[{s:s, s:s, s:s, s:s, "
+	    "s:[{s:i, s:s}]}]}}]}]}",
+	    "object", "whatsapp_business_account", "entry", "id", "WABA1", "changes", "field",
+	    "messages", "value", "messaging_product", "whatsapp", "metadata",
+	    "display_phone_number", "97235550100", "phone_number_id", "PNID1", "statuses", "id",
+	    wamid, "status", "failed", "timestamp", "1795341600", "recipient_id", "972521234567",
+	    "errors", "code", code, "title", "Marketing messages stopped");
 	char *s = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
 	return s;
@@ -223,8 +213,9 @@ static enum policy_reason try_send(struct sendenv *e, const char *contact, enum 
 
 static long long confirmations(struct sendenv *e, const char *contact)
 {
-	return sendenv_int(e, "SELECT count(*) FROM outbox WHERE producer = 'optout' AND "
-			      "contact_id = '%s'",
+	return sendenv_int(e,
+			   "SELECT count(*) FROM outbox WHERE producer = 'optout' AND "
+			   "contact_id = '%s'",
 			   contact);
 }
 
@@ -251,31 +242,36 @@ static void test_stop_end_to_end(void **state)
 	assert_int_equal(os.opted_out_at, SENDENV_NOW);
 	assert_int_equal(confirmations(&e, c), 1);
 	/* in the contact's language (Russian), as a service reply */
-	char *text = sendenv_text(&e, "SELECT json_extract(payload, '$.text.body') FROM outbox "
-				      "WHERE producer = 'optout' AND contact_id = '%s'",
+	char *text = sendenv_text(&e,
+				  "SELECT json_extract(payload, '$.text.body') FROM outbox "
+				  "WHERE producer = 'optout' AND contact_id = '%s'",
 				  c);
 	assert_non_null(strstr(text, "Вы отписались"));
 	free(text);
-	assert_int_equal(sendenv_int(&e, "SELECT count(*) FROM decisions WHERE producer = 'optout' "
-					 "AND outcome = 'allow' AND purpose = 'service' AND "
-					 "contact_id = '%s'",
+	assert_int_equal(sendenv_int(&e,
+				     "SELECT count(*) FROM decisions WHERE producer = 'optout' "
+				     "AND outcome = 'allow' AND purpose = 'service' AND "
+				     "contact_id = '%s'",
 				     c),
 			 1);
 	/* the bot did not answer "СТОП" */
-	assert_int_equal(sendenv_int(&e, "SELECT count(*) FROM outbox WHERE producer = 'bot' AND "
-					 "contact_id = '%s'",
+	assert_int_equal(sendenv_int(&e,
+				     "SELECT count(*) FROM outbox WHERE producer = 'bot' AND "
+				     "contact_id = '%s'",
 				     c),
 			 0);
 	/* marketing and surveys withdrawn with source whatsapp and the words */
-	assert_int_equal(sendenv_int(&e, "SELECT count(*) FROM consents WHERE contact_id = '%s' "
-					 "AND status = 'withdrawn' AND source = 'whatsapp' AND "
-					 "evidence = 'WhatsApp message \"СТОП\"' AND purpose IN "
-					 "('marketing','surveys')",
+	assert_int_equal(sendenv_int(&e,
+				     "SELECT count(*) FROM consents WHERE contact_id = '%s' "
+				     "AND status = 'withdrawn' AND source = 'whatsapp' AND "
+				     "evidence = 'WhatsApp message \"СТОП\"' AND purpose IN "
+				     "('marketing','surveys')",
 				     c),
 			 2);
 	/* reminders keep their record */
-	char *rem = sendenv_text(&e, "SELECT status FROM consent_current WHERE contact_id = '%s' "
-				     "AND purpose = 'reminders'",
+	char *rem = sendenv_text(&e,
+				 "SELECT status FROM consent_current WHERE contact_id = '%s' "
+				 "AND purpose = 'reminders'",
 				 c);
 	assert_string_equal(rem, "granted");
 	free(rem);
@@ -283,8 +279,9 @@ static void test_stop_end_to_end(void **state)
 	/* a second STOP changes nothing and is not confirmed again */
 	deliver(ing, webhook("972521234567", "wamid.stop2", "stop", SENDENV_NOW + SENDENV_MIN));
 	assert_int_equal(confirmations(&e, c), 1);
-	assert_int_equal(sendenv_int(&e, "SELECT count(*) FROM consents WHERE contact_id = '%s' "
-					 "AND status = 'withdrawn'",
+	assert_int_equal(sendenv_int(&e,
+				     "SELECT count(*) FROM consents WHERE contact_id = '%s' "
+				     "AND status = 'withdrawn'",
 				     c),
 			 2);
 
@@ -295,18 +292,21 @@ static void test_stop_end_to_end(void **state)
 			 POLICY_R_OPTED_OUT);
 	/* a question is still answered (the bot's service reply) */
 	deliver(ing, webhook("972521234567", "wamid.q1", "hi", SENDENV_NOW + 2 * SENDENV_MIN));
-	assert_int_equal(sendenv_int(&e, "SELECT count(*) FROM decisions WHERE producer = 'bot' AND "
-					 "outcome = 'allow' AND contact_id = '%s'",
+	assert_int_equal(sendenv_int(&e,
+				     "SELECT count(*) FROM decisions WHERE producer = 'bot' AND "
+				     "outcome = 'allow' AND contact_id = '%s'",
 				     c),
 			 1);
 
 	/* START: reminders again; marketing only with a new explicit consent */
-	deliver(ing, webhook("972521234567", "wamid.start1", "Старт!", SENDENV_NOW + 3 * SENDENV_MIN));
+	deliver(ing,
+		webhook("972521234567", "wamid.start1", "Старт!", SENDENV_NOW + 3 * SENDENV_MIN));
 	assert_int_equal(optout_get(e.db.st, c, &os), 0);
 	assert_int_equal(os.opted_out, 0);
 	assert_int_equal(os.opted_in_at, SENDENV_NOW);
 	assert_int_equal(confirmations(&e, c), 2);
-	assert_int_equal(try_send(&e, c, POLICY_REMINDERS, "appt_reminder", "after3"), POLICY_R_NONE);
+	assert_int_equal(try_send(&e, c, POLICY_REMINDERS, "appt_reminder", "after3"),
+			 POLICY_R_NONE);
 	assert_int_equal(try_send(&e, c, POLICY_MARKETING, "promo", "after4"),
 			 POLICY_R_CONSENT_WITHDRAWN);
 	sendenv_consent(&e, c, "marketing", "granted", SENDENV_NOW + SENDENV_HOUR);
@@ -315,10 +315,12 @@ static void test_stop_end_to_end(void **state)
 
 	/* "start" from someone who never opted out is a greeting for the bot */
 	const char *d = sendenv_contact(&e, "972529999999", "en", "Asia/Jerusalem");
-	deliver(ing, webhook("972529999999", "wamid.start2", "start", SENDENV_NOW + 2 * SENDENV_HOUR));
+	deliver(ing,
+		webhook("972529999999", "wamid.start2", "start", SENDENV_NOW + 2 * SENDENV_HOUR));
 	assert_int_equal(confirmations(&e, d), 0);
-	assert_int_equal(sendenv_int(&e, "SELECT count(*) FROM outbox WHERE producer = 'bot' AND "
-					 "contact_id = '%s'",
+	assert_int_equal(sendenv_int(&e,
+				     "SELECT count(*) FROM outbox WHERE producer = 'bot' AND "
+				     "contact_id = '%s'",
 				     d),
 			 1);
 	/* a question with "stop" in it goes on to the bot / inbox */
@@ -344,20 +346,23 @@ static void test_confirmation_language(void **state)
 	deliver(ing, webhook("972521000001", "wamid.l1", "STOP", SENDENV_NOW));
 	deliver(ing, webhook("972521000002", "wamid.l2", "stop", SENDENV_NOW));
 	deliver(ing, webhook("972521000003", "wamid.l3", "Отписаться", SENDENV_NOW));
-	char *t = sendenv_text(&e, "SELECT json_extract(payload, '$.text.body') FROM outbox WHERE "
-				   "producer = 'optout' AND contact_id = '%s'",
+	char *t = sendenv_text(&e,
+			       "SELECT json_extract(payload, '$.text.body') FROM outbox WHERE "
+			       "producer = 'optout' AND contact_id = '%s'",
 			       he);
 	assert_non_null(strstr(t, "הוסרת"));
 	free(t);
-	t = sendenv_text(&e, "SELECT json_extract(payload, '$.text.body') FROM outbox WHERE "
-			     "producer = 'optout' AND contact_id = '%s'",
+	t = sendenv_text(&e,
+			 "SELECT json_extract(payload, '$.text.body') FROM outbox WHERE "
+			 "producer = 'optout' AND contact_id = '%s'",
 			 en);
 	assert_string_equal(t, "Done. Bye."); /* the organisation's own text */
 	free(t);
 	/* no language on record: the word's (the contact row was made before
 	 * the message, so the ingest did not guess one) */
-	t = sendenv_text(&e, "SELECT json_extract(payload, '$.text.body') FROM outbox WHERE "
-			     "producer = 'optout' AND contact_id = '%s'",
+	t = sendenv_text(&e,
+			 "SELECT json_extract(payload, '$.text.body') FROM outbox WHERE "
+			 "producer = 'optout' AND contact_id = '%s'",
 			 none);
 	assert_non_null(strstr(t, "Вы отписались"));
 	free(t);
@@ -404,9 +409,10 @@ static void test_preferences_and_131050(void **state)
 	assert_int_equal(optout_get(e.db.st, c, &os), 0);
 	assert_int_equal(os.marketing_stopped, 1);
 	assert_int_equal(os.opted_out, 0);
-	assert_int_equal(sendenv_int(&e, "SELECT count(*) FROM consents WHERE contact_id = '%s' "
-					 "AND purpose = 'marketing' AND status = 'withdrawn' AND "
-					 "source = 'whatsapp'",
+	assert_int_equal(sendenv_int(&e,
+				     "SELECT count(*) FROM consents WHERE contact_id = '%s' "
+				     "AND purpose = 'marketing' AND status = 'withdrawn' AND "
+				     "source = 'whatsapp'",
 				     c),
 			 1);
 	assert_int_equal(try_send(&e, c, POLICY_SURVEYS, "survey", "p1"),
@@ -432,7 +438,8 @@ static void test_preferences_and_131050(void **state)
 	assert_int_equal(testdb_int(&e.db, "SELECT count(*) FROM contact_optout"), 1);
 
 	/* a marketing message failed with 131050: the flag is set */
-	char *mid = sendenv_text(&e, "SELECT message_id FROM decisions WHERE idem_key = '%s'", "p4");
+	char *mid =
+	    sendenv_text(&e, "SELECT message_id FROM decisions WHERE idem_key = '%s'", "p4");
 	assert_non_null(mid);
 	struct store_val a[] = {SV_TEXT(mid), SV_TEXT("wamid.m131050"),
 				SV_INT(SENDENV_NOW + SENDENV_HOUR)};
@@ -454,11 +461,11 @@ int main(void)
 {
 	log_set_level(LOG_ERROR);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_words),
-		cmocka_unit_test(test_stop_end_to_end),
-		cmocka_unit_test(test_confirmation_language),
-		cmocka_unit_test(test_marketing_word),
-		cmocka_unit_test(test_preferences_and_131050),
+	    cmocka_unit_test(test_words),
+	    cmocka_unit_test(test_stop_end_to_end),
+	    cmocka_unit_test(test_confirmation_language),
+	    cmocka_unit_test(test_marketing_word),
+	    cmocka_unit_test(test_preferences_and_131050),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	time_thread_release();

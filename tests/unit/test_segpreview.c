@@ -23,8 +23,8 @@
 
 static void field(struct sendenv *e, const char *contact, const char *key, const char *value)
 {
-	struct store_val a[] = {SV_TEXT(e->db.org), SV_TEXT(contact), SV_TEXT(key), SV_TEXT("text"),
-				SV_TEXT(value), SV_NULL};
+	struct store_val a[] = {SV_TEXT(e->db.org), SV_TEXT(contact), SV_TEXT(key),
+				SV_TEXT("text"),    SV_TEXT(value),   SV_NULL};
 	assert_int_equal(store_exec(e->db.st, "demo.field", a, 6, NULL), 0);
 }
 
@@ -147,7 +147,7 @@ static void test_exclusions_match_policy(void **state)
 	struct segpreview p;
 	struct segment_error err;
 	assert_int_equal(
-		segpreview_run(e.db.st, e.db.org, q, POLICY_MARKETING, SENDENV_NOW, &p, &err), 0);
+	    segpreview_run(e.db.st, e.db.org, q, POLICY_MARKETING, SENDENV_NOW, &p, &err), 0);
 	assert_int_equal(p.count, 11);
 	assert_int_equal(p.eligible, 4);
 	assert_int_equal(p.excluded[POLICY_R_INVALID_NUMBER], 1);
@@ -187,7 +187,7 @@ static void test_exclusions_match_policy(void **state)
 	/* reminders: 0 and 8 have that consent, and 8 opted out (which keeps
 	 * the reminders record but stops them); the number is checked first */
 	assert_int_equal(
-		segpreview_run(e.db.st, e.db.org, q, POLICY_REMINDERS, SENDENV_NOW, &p, &err), 0);
+	    segpreview_run(e.db.st, e.db.org, q, POLICY_REMINDERS, SENDENV_NOW, &p, &err), 0);
 	assert_int_equal(p.count, 11);
 	assert_int_equal(p.excluded[POLICY_R_INVALID_NUMBER], 1);
 	assert_int_equal(p.excluded[POLICY_R_NO_CONSENT], 8);
@@ -230,8 +230,9 @@ static void test_bad_query_and_other_org(void **state)
 	assert_int_equal(p.count, 1);
 	assert_int_equal(segpreview_audit(e.db.st, e.db.org, "cli:segment", &p), 0);
 	char sql[200];
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM audit_log WHERE action = 'segment.preview' "
-				  "AND subject = '%s'",
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM audit_log WHERE action = 'segment.preview' "
+		 "AND subject = '%s'",
 		 ids[11]);
 	assert_int_equal(testdb_int(&e.db, sql), 1);
 	sendenv_close(&e);
@@ -241,9 +242,9 @@ int main(void)
 {
 	log_set_level(LOG_ERROR);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_seed_query),
-		cmocka_unit_test(test_exclusions_match_policy),
-		cmocka_unit_test(test_bad_query_and_other_org),
+	    cmocka_unit_test(test_seed_query),
+	    cmocka_unit_test(test_exclusions_match_policy),
+	    cmocka_unit_test(test_bad_query_and_other_org),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	time_thread_release();

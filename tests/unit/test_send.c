@@ -127,21 +127,20 @@ static void test_outcomes_stored(void **state)
 	struct send_result r;
 
 	/* allow: an approved UTILITY reminder at noon */
-	assert_int_equal(submit(&e, c, POLICY_REMINDERS, tpl_body("appt_reminder", "Dana"), "k1",
-				&r),
-			 0);
+	assert_int_equal(
+	    submit(&e, c, POLICY_REMINDERS, tpl_body("appt_reminder", "Dana"), "k1", &r), 0);
 	assert_int_equal(r.decision.outcome, POLICY_ALLOW);
 	assert_int_equal(r.decision.reason, POLICY_R_NONE);
 	assert_int_equal(strlen(r.message_id), ID_LEN);
 	char *state_s = sendenv_text(&e, "SELECT state FROM outbox WHERE id = '%s'", r.message_id);
 	assert_string_equal(state_s, "queued");
 	free(state_s);
-	char *to = sendenv_text(&e, "SELECT json_extract(payload, '$.to') FROM outbox WHERE id = '%s'",
-				r.message_id);
+	char *to = sendenv_text(
+	    &e, "SELECT json_extract(payload, '$.to') FROM outbox WHERE id = '%s'", r.message_id);
 	assert_string_equal(to, "972521234567"); /* addressed from the contact */
 	free(to);
-	char *mid = sendenv_text(&e, "SELECT message_id FROM decisions WHERE id = '%s'",
-				 r.decision_id);
+	char *mid =
+	    sendenv_text(&e, "SELECT message_id FROM decisions WHERE id = '%s'", r.decision_id);
 	assert_string_equal(mid, r.message_id);
 	free(mid);
 
@@ -156,21 +155,20 @@ static void test_outcomes_stored(void **state)
 
 	/* defer: 22:00 in Jerusalem is quiet; until 08:00 local (06:00Z) */
 	time_clock_set(SENDENV_NOW + 10 * SENDENV_HOUR);
-	assert_int_equal(submit(&e, c, POLICY_REMINDERS, tpl_body("appt_reminder", "Dana"), "k3",
-				&r),
-			 0);
+	assert_int_equal(
+	    submit(&e, c, POLICY_REMINDERS, tpl_body("appt_reminder", "Dana"), "k3", &r), 0);
 	assert_int_equal(r.decision.outcome, POLICY_DEFER);
 	assert_int_equal(r.decision.reason, POLICY_R_QUIET_HOURS);
 	assert_int_equal(r.decision.until, SENDENV_NOW + 20 * SENDENV_HOUR);
 	state_s = sendenv_text(&e, "SELECT state FROM outbox WHERE id = '%s'", r.message_id);
 	assert_string_equal(state_s, "deferred");
 	free(state_s);
-	assert_int_equal(sendenv_int(&e, "SELECT not_before FROM outbox WHERE id = '%s'",
-				     r.message_id),
-			 SENDENV_NOW + 20 * SENDENV_HOUR);
-	assert_int_equal(sendenv_int(&e, "SELECT until FROM decisions WHERE id = '%s'",
-				     r.decision_id),
-			 SENDENV_NOW + 20 * SENDENV_HOUR);
+	assert_int_equal(
+	    sendenv_int(&e, "SELECT not_before FROM outbox WHERE id = '%s'", r.message_id),
+	    SENDENV_NOW + 20 * SENDENV_HOUR);
+	assert_int_equal(
+	    sendenv_int(&e, "SELECT until FROM decisions WHERE id = '%s'", r.decision_id),
+	    SENDENV_NOW + 20 * SENDENV_HOUR);
 
 	assert_int_equal(count_decisions(&e, c), 3);
 	assert_int_equal(count_outbox(&e, c), 2);
@@ -213,8 +211,8 @@ static void test_consent_withdrawn_then_granted(void **state)
 	assert_int_equal(r.decision.outcome, POLICY_ALLOW);
 	assert_int_equal(count_outbox(&e, c), 1);
 	/* marketing is bulk traffic */
-	assert_int_equal(sendenv_int(&e, "SELECT priority FROM outbox WHERE id = '%s'", r.message_id),
-			 1);
+	assert_int_equal(
+	    sendenv_int(&e, "SELECT priority FROM outbox WHERE id = '%s'", r.message_id), 1);
 
 	/* refused is its own reason */
 	const char *d = sendenv_contact(&e, "972521234568", "en", "Asia/Jerusalem");
@@ -304,14 +302,15 @@ static void test_window_freeform_template(void **state)
 			 0);
 	assert_int_equal(r.decision.outcome, POLICY_ALLOW);
 	assert_int_equal(r.used_fallback, 1);
-	char *type = sendenv_text(&e, "SELECT json_extract(payload, '$.type') FROM outbox WHERE "
-				      "id = '%s'",
+	char *type = sendenv_text(&e,
+				  "SELECT json_extract(payload, '$.type') FROM outbox WHERE "
+				  "id = '%s'",
 				  r.message_id);
 	assert_string_equal(type, "template");
 	free(type);
-	assert_int_equal(sendenv_int(&e, "SELECT fallback IS NULL FROM outbox WHERE id = '%s'",
-				     r.message_id),
-			 1);
+	assert_int_equal(
+	    sendenv_int(&e, "SELECT fallback IS NULL FROM outbox WHERE id = '%s'", r.message_id),
+	    1);
 
 	/* the template must be approved, of the right category and known */
 	assert_int_equal(submit(&e, c, POLICY_MARKETING, tpl_body("promo_pending", "x"), "w4", &r),
@@ -347,16 +346,14 @@ static void test_idempotent(void **state)
 	const char *c = sendenv_contact(&e, "972521234567", "he", "Asia/Jerusalem");
 	sendenv_consent(&e, c, "reminders", "granted", SENDENV_NOW - SENDENV_DAY);
 	struct send_result r1, r2;
-	assert_int_equal(submit(&e, c, POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "same",
-				&r1),
-			 0);
+	assert_int_equal(
+	    submit(&e, c, POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "same", &r1), 0);
 	assert_int_equal(r1.duplicate, 0);
 	/* the consent is withdrawn meanwhile: the retry still answers as the
 	 * first call did, and stores nothing new */
 	sendenv_consent(&e, c, "reminders", "withdrawn", SENDENV_NOW);
-	assert_int_equal(submit(&e, c, POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "same",
-				&r2),
-			 0);
+	assert_int_equal(
+	    submit(&e, c, POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "same", &r2), 0);
 	assert_int_equal(r2.duplicate, 1);
 	assert_int_equal(r2.decision.outcome, POLICY_ALLOW);
 	assert_string_equal(r2.message_id, r1.message_id);
@@ -364,9 +361,9 @@ static void test_idempotent(void **state)
 	assert_int_equal(count_decisions(&e, c), 1);
 	assert_int_equal(count_outbox(&e, c), 1);
 	/* a bad request stores nothing */
-	assert_int_equal(submit(&e, c, POLICY_REMINDERS, json_pack("{s:s}", "type", "text"), "bad",
-				&r2),
-			 CW_EINVAL);
+	assert_int_equal(
+	    submit(&e, c, POLICY_REMINDERS, json_pack("{s:s}", "type", "text"), "bad", &r2),
+	    CW_EINVAL);
 	assert_string_equal(r2.field, "payload");
 	assert_int_equal(count_decisions(&e, c), 1);
 	sendenv_close(&e);
@@ -420,46 +417,42 @@ static void test_tier_budget(void **state)
 	}
 	struct send_result r;
 	time_clock_set(SENDENV_NOW - SENDENV_HOUR);
-	assert_int_equal(submit(&e, c[0], POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "t0",
-				&r),
-			 0);
+	assert_int_equal(
+	    submit(&e, c[0], POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "t0", &r), 0);
 	assert_int_equal(r.decision.outcome, POLICY_ALLOW);
 	time_clock_set(SENDENV_NOW);
-	assert_int_equal(submit(&e, c[1], POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "t1",
-				&r),
-			 0);
+	assert_int_equal(
+	    submit(&e, c[1], POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "t1", &r), 0);
 	assert_int_equal(r.decision.outcome, POLICY_ALLOW);
 	/* a third recipient waits until the first leaves the 24 hours (counted
 	 * in 15-minute buckets: the first's bucket, 09:00-09:15, leaves at
 	 * 09:15 the next day) */
-	assert_int_equal(submit(&e, c[2], POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "t2",
-				&r),
-			 0);
+	assert_int_equal(
+	    submit(&e, c[2], POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "t2", &r), 0);
 	assert_int_equal(r.decision.outcome, POLICY_DEFER);
 	assert_int_equal(r.decision.reason, POLICY_R_TIER_BUDGET);
 	assert_int_equal(r.decision.until,
 			 SENDENV_NOW - SENDENV_HOUR + 15 * SENDENV_MIN + SENDENV_DAY);
 	/* a recipient already counted spends nothing more */
-	assert_int_equal(submit(&e, c[0], POLICY_REMINDERS, tpl_body("appt_reminder", "y"), "t3",
-				&r),
-			 0);
+	assert_int_equal(
+	    submit(&e, c[0], POLICY_REMINDERS, tpl_body("appt_reminder", "y"), "t3", &r), 0);
 	assert_int_equal(r.decision.outcome, POLICY_ALLOW);
 	/* nor does a reply inside the person's window */
 	sendenv_window(&e, c[3], SENDENV_NOW - SENDENV_MIN);
-	assert_int_equal(submit(&e, c[3], POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "t4",
-				&r),
-			 0);
+	assert_int_equal(
+	    submit(&e, c[3], POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "t4", &r), 0);
 	assert_int_equal(r.decision.outcome, POLICY_ALLOW);
 	assert_int_equal(testdb_int(&e.db, "SELECT count(*) FROM tier_recipients"), 2);
 	assert_int_equal(testdb_int(&e.db, "SELECT sum(n) FROM tier_buckets"), 2);
 
 	/* the deferred one, asked again when budget frees, goes */
-	assert_int_equal(submit(&e, c[2], POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "t2",
-				&r),
-			 0);
+	assert_int_equal(
+	    submit(&e, c[2], POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "t2", &r), 0);
 	assert_int_equal(r.duplicate, 1);
-	struct recheck_ctx rc = {.org = e.db.org, .msg = r.message_id,
-				 .payload = tpl_body("appt_reminder", "x"), .now = r.decision.until};
+	struct recheck_ctx rc = {.org = e.db.org,
+				 .msg = r.message_id,
+				 .payload = tpl_body("appt_reminder", "x"),
+				 .now = r.decision.until};
 	rc.now = r.decision.until - 1; /* not a moment before */
 	assert_int_equal(store_tx(e.db.st, recheck_fn, &rc), 0);
 	assert_int_equal(rc.d.reason, POLICY_R_TIER_BUDGET);
@@ -487,8 +480,10 @@ static void test_recheck(void **state)
 	assert_int_equal(submit(&e, c, POLICY_REMINDERS, tpl_body("appt_reminder", "x"), "q1", &r),
 			 0);
 	assert_int_equal(r.decision.outcome, POLICY_DEFER);
-	struct recheck_ctx rc = {.org = e.db.org, .msg = r.message_id,
-				 .payload = tpl_body("appt_reminder", "x"), .now = r.decision.until};
+	struct recheck_ctx rc = {.org = e.db.org,
+				 .msg = r.message_id,
+				 .payload = tpl_body("appt_reminder", "x"),
+				 .now = r.decision.until};
 	/* at until it goes */
 	assert_int_equal(store_tx(e.db.st, recheck_fn, &rc), 0);
 	assert_int_equal(rc.d.outcome, POLICY_ALLOW);
@@ -498,9 +493,9 @@ static void test_recheck(void **state)
 	rc.now = r.decision.until + 2;
 	assert_int_equal(store_tx(e.db.st, recheck_fn, &rc), 0);
 	assert_int_equal(rc.d.reason, POLICY_R_CONSENT_WITHDRAWN);
-	assert_int_equal(sendenv_int(&e, "SELECT count(*) FROM decisions WHERE message_id = '%s'",
-				     r.message_id),
-			 3);
+	assert_int_equal(
+	    sendenv_int(&e, "SELECT count(*) FROM decisions WHERE message_id = '%s'", r.message_id),
+	    3);
 	rc.msg = "01NOSUCHMESSAGE00000000000";
 	assert_int_equal(store_tx(e.db.st, recheck_fn, &rc), CW_ENOTFOUND);
 	json_decref(rc.payload);
@@ -512,13 +507,13 @@ static void test_recheck(void **state)
 static void test_message_text(void **state)
 {
 	(void)state;
-	json_t *ia = json_loads(
-		"{\"type\":\"interactive\",\"interactive\":{\"type\":\"button\","
-		"\"header\":{\"type\":\"text\",\"text\":\"H\"},\"body\":{\"text\":\"B\"},"
-		"\"footer\":{\"text\":\"F\"},\"action\":{\"buttons\":[{\"type\":\"reply\","
-		"\"reply\":{\"id\":\"x\",\"title\":\"T1\"}},{\"type\":\"reply\",\"reply\":"
-		"{\"id\":\"y\",\"title\":\"T2\"}}]}}}",
-		0, NULL);
+	json_t *ia =
+	    json_loads("{\"type\":\"interactive\",\"interactive\":{\"type\":\"button\","
+		       "\"header\":{\"type\":\"text\",\"text\":\"H\"},\"body\":{\"text\":\"B\"},"
+		       "\"footer\":{\"text\":\"F\"},\"action\":{\"buttons\":[{\"type\":\"reply\","
+		       "\"reply\":{\"id\":\"x\",\"title\":\"T1\"}},{\"type\":\"reply\",\"reply\":"
+		       "{\"id\":\"y\",\"title\":\"T2\"}}]}}}",
+		       0, NULL);
 	json_t *comps = json_loads("[{\"type\":\"BODY\",\"text\":\"Hello {{1}}\"},"
 				   "{\"type\":\"BUTTONS\",\"buttons\":[{\"text\":\"Go\"}]}]",
 				   0, NULL);
@@ -541,9 +536,9 @@ static void test_message_text(void **state)
 	const char *c = sendenv_contact(&e, "972521234567", "he", "Asia/Jerusalem");
 	sendenv_consent(&e, c, "reminders", "granted", SENDENV_NOW - SENDENV_DAY);
 	struct send_result r;
-	assert_int_equal(submit(&e, c, POLICY_REMINDERS, tpl_body("appt_reminder", "ID 123456782"),
-				"n1", &r),
-			 0);
+	assert_int_equal(
+	    submit(&e, c, POLICY_REMINDERS, tpl_body("appt_reminder", "ID 123456782"), "n1", &r),
+	    0);
 	assert_int_equal(r.decision.reason, POLICY_R_NATIONAL_ID_IN_TEXT);
 	assert_null(strstr(r.decision.message, "123456782"));
 	sendenv_close(&e);
@@ -580,7 +575,8 @@ static void test_orgconf(void **state)
 	assert_string_equal(c->policy.sensitive[0], "cardiology");
 	assert_non_null(c->policy.formulary);
 	char w[64];
-	assert_int_equal(formulary_match(c->policy.formulary, "Try WONDERMAB today", w, sizeof w), 1);
+	assert_int_equal(formulary_match(c->policy.formulary, "Try WONDERMAB today", w, sizeof w),
+			 1);
 	orgconf_put(c);
 
 	/* malformed members fall back to the defaults, never loosen them */
@@ -629,14 +625,14 @@ static char *inbound(const char *wa_id, const char *wamid, const char *text, int
 {
 	char ts[24];
 	snprintf(ts, sizeof ts, "%lld", (long long)(at_ms / 1000));
-	json_t *b = json_pack(
-		"{s:s, s:[{s:s, s:[{s:s, s:{s:s, s:{s:s, s:s}, s:[{s:{s:s}, s:s}],"
-		"s:[{s:s, s:s, s:s, s:s, s:{s:s}}]}}]}]}",
-		"object", "whatsapp_business_account", "entry", "id", "WABA1", "changes", "field",
-		"messages", "value", "messaging_product", "whatsapp", "metadata",
-		"display_phone_number", "97235550100", "phone_number_id", "PNID1", "contacts",
-		"profile", "name", "Noa", "wa_id", wa_id, "messages", "from", wa_id, "id", wamid,
-		"timestamp", ts, "type", "text", "text", "body", text);
+	json_t *b =
+	    json_pack("{s:s, s:[{s:s, s:[{s:s, s:{s:s, s:{s:s, s:s}, s:[{s:{s:s}, s:s}],"
+		      "s:[{s:s, s:s, s:s, s:s, s:{s:s}}]}}]}]}",
+		      "object", "whatsapp_business_account", "entry", "id", "WABA1", "changes",
+		      "field", "messages", "value", "messaging_product", "whatsapp", "metadata",
+		      "display_phone_number", "97235550100", "phone_number_id", "PNID1", "contacts",
+		      "profile", "name", "Noa", "wa_id", wa_id, "messages", "from", wa_id, "id",
+		      wamid, "timestamp", ts, "type", "text", "text", "body", text);
 	char *s = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
 	return s;
@@ -664,7 +660,8 @@ static void test_bot_through_policy(void **state)
 					   "AND outcome = 'allow' AND purpose = 'service' "
 					   "AND message_id IS NOT NULL"),
 			 1);
-	assert_int_equal(testdb_int(&e.db, "SELECT count(*) FROM outbox WHERE producer = 'bot'"), 1);
+	assert_int_equal(testdb_int(&e.db, "SELECT count(*) FROM outbox WHERE producer = 'bot'"),
+			 1);
 	assert_int_equal(testdb_int(&e.db, "SELECT count(*) FROM outbox o JOIN decisions d ON "
 					   "d.message_id = o.id"),
 			 1);
@@ -688,18 +685,18 @@ int main(void)
 {
 	log_set_level(LOG_ERROR);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_outcomes_stored),
-		cmocka_unit_test(test_consent_withdrawn_then_granted),
-		cmocka_unit_test(test_erased_contact),
-		cmocka_unit_test(test_marketing_stopped),
-		cmocka_unit_test(test_window_freeform_template),
-		cmocka_unit_test(test_idempotent),
-		cmocka_unit_test(test_frequency_cap),
-		cmocka_unit_test(test_tier_budget),
-		cmocka_unit_test(test_recheck),
-		cmocka_unit_test(test_message_text),
-		cmocka_unit_test(test_orgconf),
-		cmocka_unit_test(test_bot_through_policy),
+	    cmocka_unit_test(test_outcomes_stored),
+	    cmocka_unit_test(test_consent_withdrawn_then_granted),
+	    cmocka_unit_test(test_erased_contact),
+	    cmocka_unit_test(test_marketing_stopped),
+	    cmocka_unit_test(test_window_freeform_template),
+	    cmocka_unit_test(test_idempotent),
+	    cmocka_unit_test(test_frequency_cap),
+	    cmocka_unit_test(test_tier_budget),
+	    cmocka_unit_test(test_recheck),
+	    cmocka_unit_test(test_message_text),
+	    cmocka_unit_test(test_orgconf),
+	    cmocka_unit_test(test_bot_through_policy),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	time_thread_release();

@@ -302,7 +302,7 @@ static const char m0005_agents_sessions[] =
 static const char m0004_decisions[] =
 	"CREATE TABLE decisions ("
 	" seq INTEGER PRIMARY KEY," /* insertion order: ties of at stay in order */
-	" id TEXT NOT NULL UNIQUE,"
+	" id TEXT NOT NULL," /* a random id (base/id.h) for people and exports; not looked up */
 	" org_id TEXT NOT NULL REFERENCES orgs(id),"
 	" contact_id TEXT REFERENCES contacts(id) ON DELETE CASCADE,"
 	" number_id TEXT,"

@@ -56,8 +56,8 @@
 
 #include "base/banned.h"
 
-#define DECISION_COLS                                                                             \
-	"id, org_id, contact_id, number_id, message_id, producer, purpose, outcome, reason, "    \
+#define DECISION_COLS                                                                              \
+	"id, org_id, contact_id, number_id, message_id, producer, purpose, outcome, reason, "      \
 	"message, until, idem_key, result_category, flags, at"
 
 /* clang-format off */
