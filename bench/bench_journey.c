@@ -129,20 +129,26 @@ static int contacts_tx(struct store_tx *tx, void *ud)
 		id_new(id);
 		wa_of(i, wa);
 		snprintf(phone, sizeof phone, "+%s", wa);
-		struct store_val c[] = {SV_TEXT(id),	 SV_TEXT(b->e->org), SV_TEXT(phone),
-					SV_TEXT(wa),	 SV_TEXT(phone),     SV_TEXT("Noa"),
-					SV_TEXT("he"),	 SV_TEXT("Asia/Jerusalem"), SV_INT(T0)};
+		struct store_val c[] = {
+		    SV_TEXT(id),    SV_TEXT(b->e->org), SV_TEXT(phone), SV_TEXT(wa),
+		    SV_TEXT(phone), SV_TEXT("Noa"),	SV_TEXT("he"),	SV_TEXT("Asia/Jerusalem"),
+		    SV_INT(T0)};
 		int rc = store_tx_exec(tx, "contact.insert_inbound", c, 9, NULL);
 		static const char *const purposes[] = {"service", "reminders"};
 		for (int p = 0; rc == 0 && p < 2; p++) {
-			struct store_val a[] = {SV_TEXT(b->e->org), SV_TEXT(id), SV_TEXT(purposes[p]),
-						SV_TEXT("granted"), SV_TEXT("paper"), SV_TEXT("v1"),
-						SV_NULL, SV_INT(T0 - 86400000LL)};
+			struct store_val a[] = {SV_TEXT(b->e->org),
+						SV_TEXT(id),
+						SV_TEXT(purposes[p]),
+						SV_TEXT("granted"),
+						SV_TEXT("paper"),
+						SV_TEXT("v1"),
+						SV_NULL,
+						SV_INT(T0 - 86400000LL)};
 			rc = store_tx_exec(tx, "consent.insert", a, 8, NULL);
 		}
 		if (rc == 0 && b->window_at) {
-			struct store_val w[] = {SV_TEXT(b->e->org), SV_TEXT(b->e->number), SV_TEXT(id),
-						SV_INT(b->window_at),
+			struct store_val w[] = {SV_TEXT(b->e->org), SV_TEXT(b->e->number),
+						SV_TEXT(id), SV_INT(b->window_at),
 						SV_INT(b->window_at + 86400000LL)};
 			rc = store_tx_exec(tx, "window.upsert", w, 5, NULL);
 		}
@@ -171,8 +177,9 @@ static void define(struct env *e, const char *text)
 	json_decref(j);
 	if (rc) {
 		char line[600];
-		fprintf(stderr, "%s\n", errs.n ? journey_def_error_format(&errs.e[0], line, sizeof line)
-					     : cw_strerror(rc));
+		fprintf(stderr, "%s\n",
+			errs.n ? journey_def_error_format(&errs.e[0], line, sizeof line)
+			       : cw_strerror(rc));
 		exit(1);
 	}
 }
@@ -229,14 +236,15 @@ static char *tap_body(const char *wa, int seq, int64_t at_ms)
 	char wamid[64], ts[24];
 	snprintf(wamid, sizeof wamid, "wamid.bench.%d", seq);
 	snprintf(ts, sizeof ts, "%lld", (long long)(at_ms / 1000));
-	json_t *b = json_pack(
-	    "{s:s, s:[{s:s, s:[{s:s, s:{s:s, s:{s:s, s:s}, s:[{s:{s:s}, s:s}],"
-	    " s:[{s:s, s:s, s:s, s:s, s:{s:s, s:{s:s, s:s}}}]}}]}]}",
-	    "object", "whatsapp_business_account", "entry", "id", "WABA1", "changes", "field",
-	    "messages", "value", "messaging_product", "whatsapp", "metadata", "display_phone_number",
-	    "97235550100", "phone_number_id", "PNID1", "contacts", "profile", "name", "Noa", "wa_id",
-	    wa, "messages", "from", wa, "id", wamid, "timestamp", ts, "type", "interactive",
-	    "interactive", "type", "button_reply", "button_reply", "id", "b.next", "title", "Next");
+	json_t *b =
+	    json_pack("{s:s, s:[{s:s, s:[{s:s, s:{s:s, s:{s:s, s:s}, s:[{s:{s:s}, s:s}],"
+		      " s:[{s:s, s:s, s:s, s:s, s:{s:s, s:{s:s, s:s}}}]}}]}]}",
+		      "object", "whatsapp_business_account", "entry", "id", "WABA1", "changes",
+		      "field", "messages", "value", "messaging_product", "whatsapp", "metadata",
+		      "display_phone_number", "97235550100", "phone_number_id", "PNID1", "contacts",
+		      "profile", "name", "Noa", "wa_id", wa, "messages", "from", wa, "id", wamid,
+		      "timestamp", ts, "type", "interactive", "interactive", "type", "button_reply",
+		      "button_reply", "id", "b.next", "title", "Next");
 	char *s = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
 	return s;
@@ -289,31 +297,40 @@ static int num(const char *s)
 
 /* A button tap, answered by the next message, over and over. */
 static const char tap_journey[] =
-	"{\"key\":\"tap\",\"purpose\":\"service\",\"steps\":["
-	"{\"id\":\"ask\",\"type\":\"send\",\"message\":{\"type\":\"buttons\","
-	"\"body\":\"Step {{run.id}}: shall we go on, {{contact.first_name}}?\","
-	"\"buttons\":[{\"id\":\"b.next\",\"title\":\"Next\"},{\"id\":\"b.stop\",\"title\":\"Stop\"}]}},"
-	"{\"id\":\"wait\",\"type\":\"wait_reply\",\"timeout\":\"P1D\",\"branches\":["
-	"{\"button\":\"b.next\",\"next\":\"ask\"},{\"button\":\"b.stop\",\"next\":\"end\"},"
-	"{\"timeout\":true,\"next\":\"end\"}]}]}";
+    "{\"key\":\"tap\",\"purpose\":\"service\",\"steps\":["
+    "{\"id\":\"ask\",\"type\":\"send\",\"message\":{\"type\":\"buttons\","
+    "\"body\":\"Step {{run.id}}: shall we go on, {{contact.first_name}}?\","
+    "\"buttons\":[{\"id\":\"b.next\",\"title\":\"Next\"},{\"id\":\"b.stop\",\"title\":\"Stop\"}]}},"
+    "{\"id\":\"wait\",\"type\":\"wait_reply\",\"timeout\":\"P1D\",\"branches\":["
+    "{\"button\":\"b.next\",\"next\":\"ask\"},{\"button\":\"b.stop\",\"next\":\"end\"},"
+    "{\"timeout\":true,\"next\":\"end\"}]}]}";
 
 /* A reminder a day later, as a template (the window will have closed). */
 static const char remind_journey[] =
-	"{\"key\":\"remind\",\"purpose\":\"reminders\",\"interactive\":false,\"steps\":["
-	"{\"id\":\"day\",\"type\":\"wait\",\"for\":\"P1D\",\"quiet_hours\":\"ignore\"},"
-	"{\"id\":\"send\",\"type\":\"send\",\"template\":{\"name\":\"appt_reminder\","
-	"\"language\":\"he\",\"params\":[\"{{contact.first_name}}\"]}}]}";
+    "{\"key\":\"remind\",\"purpose\":\"reminders\",\"interactive\":false,\"steps\":["
+    "{\"id\":\"day\",\"type\":\"wait\",\"for\":\"P1D\",\"quiet_hours\":\"ignore\"},"
+    "{\"id\":\"send\",\"type\":\"send\",\"template\":{\"name\":\"appt_reminder\","
+    "\"language\":\"he\",\"params\":[\"{{contact.first_name}}\"]}}]}";
 
 static void template_add(struct env *e)
 {
 	char id[ID_SIZE];
 	id_new(id);
 	static const char comps[] = "[{\"type\":\"BODY\",\"text\":\"Hello {{1}}\"}]";
-	struct store_val a[] = {SV_TEXT(id),	    SV_TEXT(e->org),	SV_TEXT("WABA1"),
-				SV_NULL,	    SV_TEXT("appt_reminder"), SV_TEXT("he"),
-				SV_TEXT("UTILITY"), SV_TEXT("APPROVED"), SV_TEXT(comps),
-				SV_INT(1),	    SV_INT(0),		SV_NULL,
-				SV_NULL,	    SV_INT(T0)};
+	struct store_val a[] = {SV_TEXT(id),
+				SV_TEXT(e->org),
+				SV_TEXT("WABA1"),
+				SV_NULL,
+				SV_TEXT("appt_reminder"),
+				SV_TEXT("he"),
+				SV_TEXT("UTILITY"),
+				SV_TEXT("APPROVED"),
+				SV_TEXT(comps),
+				SV_INT(1),
+				SV_INT(0),
+				SV_NULL,
+				SV_NULL,
+				SV_INT(T0)};
 	int rc = store_exec(e->st, "template.insert", a, 14, NULL);
 	if (rc)
 		die("template", rc);
@@ -377,7 +394,8 @@ static int run(int taps, int ncontacts, int nwait, const char *sync, const char 
 	store_query(e.st, "contact.list", oa, 3, ids_cb, &l);
 	start_all(&e, "tap", &l, 0, l.n);
 	/* the contacts are listed by id, not by phone: tap by phone in order */
-	int64_t *acc = xcalloc((size_t)taps, sizeof *acc), *app = xcalloc((size_t)taps, sizeof *app),
+	int64_t *acc = xcalloc((size_t)taps, sizeof *acc),
+		*app = xcalloc((size_t)taps, sizeof *app),
 		*all = xcalloc((size_t)taps, sizeof *all);
 	int64_t before = query_int(e.st, "SELECT count(*) FROM outbox");
 	int64_t t_start = now_us();
@@ -406,18 +424,19 @@ static int run(int taps, int ncontacts, int nwait, const char *sync, const char 
 	double w50, w99, wmax, c50, c99, cmax;
 	pct(h_wall, h_n, &w50, &w99, &wmax);
 	pct(h_cpu, h_n, &c50, &c99, &cmax);
-	report("tap -> next message in the outbox, synchronous=%s%s, %d contacts, %d taps "
-	       "(%.0f taps/s, one at a time): %lld messages queued\n"
-	       "  journey handler inside the transaction (route the tap, match, build, policy, "
-	       "decision, outbox row, run state): wall p50 %.3f ms, p99 %.3f ms, max %.3f ms; "
-	       "CPU p50 %.3f ms, p99 %.3f ms\n"
-	       "  apply (worker transaction: parse, contact, window, journey, policy, decision, "
-	       "outbox; one commit): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n"
-	       "  accept (raw body durable, before the 200): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n"
-	       "  end to end (accept + apply, two commits): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-	       sync, trim ? ", malloc trim threshold 128 MB" : "", ncontacts, taps, taps / secs,
-	       (long long)(after - before), w50, w99, wmax, c50, c99, p50, p99, pmax,
-	       a50, a99, amax, e50, e99, emax);
+	report(
+	    "tap -> next message in the outbox, synchronous=%s%s, %d contacts, %d taps "
+	    "(%.0f taps/s, one at a time): %lld messages queued\n"
+	    "  journey handler inside the transaction (route the tap, match, build, policy, "
+	    "decision, outbox row, run state): wall p50 %.3f ms, p99 %.3f ms, max %.3f ms; "
+	    "CPU p50 %.3f ms, p99 %.3f ms\n"
+	    "  apply (worker transaction: parse, contact, window, journey, policy, decision, "
+	    "outbox; one commit): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n"
+	    "  accept (raw body durable, before the 200): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n"
+	    "  end to end (accept + apply, two commits): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+	    sync, trim ? ", malloc trim threshold 128 MB" : "", ncontacts, taps, taps / secs,
+	    (long long)(after - before), w50, w99, wmax, c50, c99, p50, p99, pmax, a50, a99, amax,
+	    e50, e99, emax);
 	free(acc);
 	free(app);
 	free(all);
@@ -454,11 +473,12 @@ static int run(int taps, int ncontacts, int nwait, const char *sync, const char 
 		char path[600];
 		snprintf(path, sizeof path, "%s/bench.db", folder);
 		long db_mb = stat(path, &sb) == 0 ? (long)(sb.st_size / (1024 * 1024)) : -1;
-		report("%lld runs waiting on timers (%lld timer rows; contacts added in %.1f s, runs "
-		       "started in %.1f s = %.0f/s): resident set %ld MB (%ld MB before the runs, "
-		       "%ld MB at the start; peak %ld MB), database %ld MB, threads: 0 per run\n",
-		       (long long)waiting, (long long)timers, add_s, start_s, w.n / start_s,
-		       rss_after / 1024, rss_before / 1024, rss0 / 1024, hwm / 1024, db_mb);
+		report(
+		    "%lld runs waiting on timers (%lld timer rows; contacts added in %.1f s, runs "
+		    "started in %.1f s = %.0f/s): resident set %ld MB (%ld MB before the runs, "
+		    "%ld MB at the start; peak %ld MB), database %ld MB, threads: 0 per run\n",
+		    (long long)waiting, (long long)timers, add_s, start_s, w.n / start_s,
+		    rss_after / 1024, rss_before / 1024, rss0 / 1024, hwm / 1024, db_mb);
 		/* a day later they are all due: through the journey, policy and
 		 * into the outbox */
 		time_clock_set(T0 + 86400000LL + 60000);
@@ -475,14 +495,14 @@ static int run(int taps, int ncontacts, int nwait, const char *sync, const char 
 		int64_t queued = query_int(e.st, "SELECT count(*) FROM outbox") - before_q;
 		int64_t allowed = query_int(e.st, "SELECT count(*) FROM decisions WHERE producer = "
 						  "'journey:remind:send' AND outcome = 'allow'");
-		int64_t deferred = query_int(e.st, "SELECT count(*) FROM decisions WHERE producer = "
-						   "'journey:remind:send' AND outcome = 'defer'");
+		int64_t deferred =
+		    query_int(e.st, "SELECT count(*) FROM decisions WHERE producer = "
+				    "'journey:remind:send' AND outcome = 'defer'");
 		report("  all due at once: %d timers fired in %.1f s (%.0f/s), each through the "
 		       "journey and policy: %lld allowed, %lld deferred, %lld messages queued; "
 		       "resident set then %ld MB (peak %ld MB)\n",
 		       total, fire_s, total / fire_s, (long long)allowed, (long long)deferred,
-		       (long long)queued,
-		       status_kb("VmRSS:") / 1024, status_kb("VmHWM:") / 1024);
+		       (long long)queued, status_kb("VmRSS:") / 1024, status_kb("VmHWM:") / 1024);
 		free(w.ids);
 	}
 	free(l.ids);
@@ -521,7 +541,8 @@ int main(int argc, char **argv)
 		if (target && v) {
 			*target = strcmp(argv[i], "-r") == 0 && strcmp(v, "0") == 0 ? 0 : num(v);
 			if (*target < 0) {
-				fprintf(stderr, "bench_journey: %s needs a positive number\n", argv[i]);
+				fprintf(stderr, "bench_journey: %s needs a positive number\n",
+					argv[i]);
 				return 2;
 			}
 			i++;
@@ -535,8 +556,9 @@ int main(int argc, char **argv)
 			out = v;
 			i++;
 		} else {
-			fprintf(stderr, "usage: bench_journey [-n taps] [-c contacts] [-r waiting_runs] "
-					"[-s full|normal] [-t] [-d folder] [-o results_file]\n");
+			fprintf(stderr,
+				"usage: bench_journey [-n taps] [-c contacts] [-r waiting_runs] "
+				"[-s full|normal] [-t] [-d folder] [-o results_file]\n");
 			return 2;
 		}
 	}

@@ -345,10 +345,13 @@ int main(int argc, char **argv)
 	line(out,
 	     "# bench_send — send_submit: load the policy inputs from the store, decide, store "
 	     "the decision and its audit entry, queue allowed and deferred messages\n");
+	double load[3] = {0, 0, 0};
+	getloadavg(load, 3);
 	line(out,
-	     "# SQLite %s (WAL, synchronous=FULL), %ld cores; %d contacts, clock pinned to a "
-	     "weekday noon in Israel\n",
-	     sqlite3_libversion(), sysconf(_SC_NPROCESSORS_ONLN), ncontacts);
+	     "# SQLite %s (WAL, synchronous=FULL) in %s, %ld cores, load average %.1f %.1f %.1f; "
+	     "%d contacts, clock pinned to a weekday noon in Israel\n",
+	     sqlite3_libversion(), dir, sysconf(_SC_NPROCESSORS_ONLN), load[0], load[1], load[2],
+	     ncontacts);
 	line(out,
 	     "# mix: 60%% reminder templates, 25%% marketing templates, 15%% service replies; "
 	     "consents reminders 80%%, marketing granted/refused/withdrawn, 30%% open windows, 2%% "

@@ -23,9 +23,9 @@
 #include "core/segpreview.h"
 #include "base/banned.h"
 
-#define EVERYONE_QUERY "created >= 1970-01-01"
+#define EVERYONE_QUERY	   "created >= 1970-01-01"
 #define DEFAULT_CANARY_PCT 5.0
-#define DEFAULT_HOLD_MS (2 * 3600 * 1000LL)
+#define DEFAULT_HOLD_MS	   (2 * 3600 * 1000LL)
 
 struct campaigns {
 	struct journey_engine *je;
@@ -53,7 +53,7 @@ void campaigns_free(struct campaigns *c)
 }
 
 __attribute__((format(printf, 4, 5))) static int cerr(struct campaign_error *e, const char *field,
-							const char *code, const char *fmt, ...)
+						      const char *code, const char *fmt, ...)
 {
 	if (!e)
 		return 0;
@@ -70,14 +70,14 @@ __attribute__((format(printf, 4, 5))) static int cerr(struct campaign_error *e, 
 
 struct spec {
 	const char *name;
-	const char *journey;	 /* key, or NULL for a template campaign */
-	const json_t *tpl;	 /* "template" */
-	int purpose;		 /* for a template campaign; the journey's otherwise */
-	const char *segment;	 /* the query as given */
-	const char *query;	 /* what runs: segment, or EVERYONE_QUERY */
-	int everyone;		 /* the segment says everyone */
+	const char *journey; /* key, or NULL for a template campaign */
+	const json_t *tpl;   /* "template" */
+	int purpose;	     /* for a template campaign; the journey's otherwise */
+	const char *segment; /* the query as given */
+	const char *query;   /* what runs: segment, or EVERYONE_QUERY */
+	int everyone;	     /* the segment says everyone */
 	const json_t *vars;
-	double canary_pct;	 /* 0..100; 100: no canary */
+	double canary_pct; /* 0..100; 100: no canary */
 	int64_t hold_ms;
 	double max_optout, max_failure, max_negative;
 	int min_sample;
@@ -86,8 +86,8 @@ struct spec {
 	int start;
 };
 
-static int num_field(const json_t *o, const char *k, double lo, double hi, double def,
-		     double *out, struct campaign_error *err, const char *field)
+static int num_field(const json_t *o, const char *k, double lo, double hi, double def, double *out,
+		     struct campaign_error *err, const char *field)
 {
 	const json_t *v = json_object_get(o, k);
 	if (!v) {
@@ -128,8 +128,7 @@ static int parse_spec(const json_t *req, struct spec *s, struct campaign_error *
 			       CW_EINVAL;
 	}
 	if (s->tpl && s->purpose < 0)
-		return cerr(err, "purpose", "invalid_field",
-			    "a template campaign needs a purpose"),
+		return cerr(err, "purpose", "invalid_field", "a template campaign needs a purpose"),
 		       CW_EINVAL;
 	s->segment = json_str(req, "segment");
 	if (!s->segment || !*s->segment)
@@ -180,12 +179,14 @@ static int parse_spec(const json_t *req, struct spec *s, struct campaign_error *
 		return CW_EINVAL;
 	s->min_sample = (int)ms;
 	double b;
-	if (num_field(req, "batch", 1, CAMPAIGN_BATCH_MAX, CAMPAIGN_BATCH_DEFAULT, &b, err, "batch"))
+	if (num_field(req, "batch", 1, CAMPAIGN_BATCH_MAX, CAMPAIGN_BATCH_DEFAULT, &b, err,
+		      "batch"))
 		return CW_EINVAL;
 	s->batch = (int)b;
 	const json_t *conf = json_object_get(req, "confirm");
 	s->confirm_everyone = json_is_true(json_object_get(conf, "everyone")) || json_is_true(conf);
-	s->confirm_over_tier = json_is_true(json_object_get(conf, "over_tier")) || json_is_true(conf);
+	s->confirm_over_tier =
+	    json_is_true(json_object_get(conf, "over_tier")) || json_is_true(conf);
 	const json_t *start = json_object_get(req, "start");
 	s->start = start ? json_is_true(start) : 1;
 	return 0;
@@ -211,11 +212,11 @@ struct price {
 	double usd;
 };
 static const struct price default_prices[] = {
-	{"MARKETING", "IL", 0.0353},	  {"MARKETING", "RU", 0.0802},	   {"MARKETING", "KZ", 0.0802},
-	{"MARKETING", "US", 0.0250},	  {"MARKETING", "*", 0.0500},	   {"UTILITY", "IL", 0.0053},
-	{"UTILITY", "RU", 0.0400},	  {"UTILITY", "KZ", 0.0400},	   {"UTILITY", "US", 0.0040},
-	{"UTILITY", "*", 0.0100},	  {"AUTHENTICATION", "IL", 0.0053}, {"AUTHENTICATION", "*", 0.0100},
-	{"SERVICE", "*", 0.0},
+    {"MARKETING", "IL", 0.0353}, {"MARKETING", "RU", 0.0802},	   {"MARKETING", "KZ", 0.0802},
+    {"MARKETING", "US", 0.0250}, {"MARKETING", "*", 0.0500},	   {"UTILITY", "IL", 0.0053},
+    {"UTILITY", "RU", 0.0400},	 {"UTILITY", "KZ", 0.0400},	   {"UTILITY", "US", 0.0040},
+    {"UTILITY", "*", 0.0100},	 {"AUTHENTICATION", "IL", 0.0053}, {"AUTHENTICATION", "*", 0.0100},
+    {"SERVICE", "*", 0.0},
 };
 
 /* Calling code prefixes to countries, longest first where they overlap. */
@@ -223,10 +224,10 @@ struct cc {
 	const char *prefix, *country;
 };
 static const struct cc calling_codes[] = {
-	{"972", "IL"}, {"970", "PS"}, {"380", "UA"}, {"375", "BY"}, {"998", "UZ"}, {"995", "GE"},
-	{"374", "AM"}, {"994", "AZ"}, {"996", "KG"}, {"992", "TJ"}, {"373", "MD"}, {"371", "LV"},
-	{"370", "LT"}, {"372", "EE"}, {"77", "KZ"},  {"44", "GB"},  {"49", "DE"},  {"33", "FR"},
-	{"7", "RU"},   {"1", "US"},
+    {"972", "IL"}, {"970", "PS"}, {"380", "UA"}, {"375", "BY"}, {"998", "UZ"},
+    {"995", "GE"}, {"374", "AM"}, {"994", "AZ"}, {"996", "KG"}, {"992", "TJ"},
+    {"373", "MD"}, {"371", "LV"}, {"370", "LT"}, {"372", "EE"}, {"77", "KZ"},
+    {"44", "GB"},  {"49", "DE"},  {"33", "FR"},	 {"7", "RU"},	{"1", "US"},
 };
 
 static const char *country_of(const char *digits)
@@ -446,12 +447,12 @@ static int preview(struct campaigns *c, const char *org_id, const struct spec *s
 	{
 		double price = price_of(table, category, k, &currency);
 		/* the eligible share of this country's contacts */
-		double n = mixed ? (double)json_integer_value(v) * (double)p.eligible / (double)mixed
-				 : 0;
+		double n =
+		    mixed ? (double)json_integer_value(v) * (double)p.eligible / (double)mixed : 0;
 		total_cost += n * price;
-		json_object_set_new(countries, k,
-				    json_pack("{s:I, s:f}", "contacts", json_integer_value(v),
-					      "price", price));
+		json_object_set_new(
+		    countries, k,
+		    json_pack("{s:I, s:f}", "contacts", json_integer_value(v), "price", price));
 	}
 	json_decref(mix);
 	json_decref(settings);
@@ -466,8 +467,9 @@ static int preview(struct campaigns *c, const char *org_id, const struct spec *s
 	json_object_set_new(pv, "tier", json_integer(tier));
 	json_object_set_new(pv, "over_tier", json_boolean(over_tier));
 	json_object_set_new(pv, "needs_confirmation", needs);
-	json_object_set_new(pv, "purpose", json_string(policy_purpose_name((enum policy_purpose)(
-						  purpose < 0 ? POLICY_SERVICE : purpose))));
+	json_object_set_new(pv, "purpose",
+			    json_string(policy_purpose_name(
+				(enum policy_purpose)(purpose < 0 ? POLICY_SERVICE : purpose))));
 	json_object_set_new(pv, "cost",
 			    json_pack("{s:s, s:s, s:f, s:o, s:s}", "currency", currency, "category",
 				      category, "total", round(total_cost * 100) / 100, "countries",
@@ -512,7 +514,8 @@ struct crow {
 	int found;
 };
 
-#define CP(dst, col) snprintf((dst), sizeof(dst), "%s", store_row_text(row, col) ? store_row_text(row, col) : "")
+#define CP(dst, col)                                                                               \
+	snprintf((dst), sizeof(dst), "%s", store_row_text(row, col) ? store_row_text(row, col) : "")
 
 static int crow_cb(void *ud, const struct store_row *row)
 {
@@ -667,14 +670,13 @@ static int guard_trips(const struct guard *g, const json_t *settings, char *why,
 
 static json_t *guard_json(const struct guard *g, const json_t *settings)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:O}", "reached",
-			 (json_int_t)g->reached, "messages", (json_int_t)g->attempts,
-			 "failures_131026_131049", (json_int_t)g->failures, "opt_outs",
-			 (json_int_t)g->optouts, "negative_replies", (json_int_t)g->negative,
-			 "opt_out_rate", g->optout_rate, "failure_rate", g->failure_rate,
-			 "negative_rate", g->negative_rate, "thresholds",
-			 json_object_get(settings, "guard") ? json_object_get(settings, "guard")
-							    : json_null());
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:O}", "reached", (json_int_t)g->reached,
+	    "messages", (json_int_t)g->attempts, "failures_131026_131049", (json_int_t)g->failures,
+	    "opt_outs", (json_int_t)g->optouts, "negative_replies", (json_int_t)g->negative,
+	    "opt_out_rate", g->optout_rate, "failure_rate", g->failure_rate, "negative_rate",
+	    g->negative_rate, "thresholds",
+	    json_object_get(settings, "guard") ? json_object_get(settings, "guard") : json_null());
 }
 
 struct msg_ids {
@@ -688,15 +690,14 @@ static int msg_cb(void *ud, const struct store_row *row)
 }
 
 /* Cancels the campaign's messages still waiting in the outbox. */
-static int cancel_queued(struct store_tx *tx, const char *campaign_id, const char *why,
-			 int64_t now)
+static int cancel_queued(struct store_tx *tx, const char *campaign_id, const char *why, int64_t now)
 {
 	json_t *ids = json_array();
 	struct store_val a[] = {SV_TEXT(campaign_id)};
 	int rc = store_tx_query(tx, "campaign.queued_messages", a, 1, msg_cb, ids);
 	for (size_t i = 0; rc >= 0 && i < json_array_size(ids); i++)
-		rc = outbox_finish_tx(tx, json_string_value(json_array_get(ids, i)), -1, "cancelled",
-				      why, now, NULL);
+		rc = outbox_finish_tx(tx, json_string_value(json_array_get(ids, i)), -1,
+				      "cancelled", why, now, NULL);
 	json_decref(ids);
 	return rc < 0 ? rc : 0;
 }
@@ -899,17 +900,10 @@ static int create_tx(struct store_tx *tx, void *ud)
 	json_t *settings = settings_json(s);
 	char *set = json_dumps(settings, JSON_COMPACT);
 	json_decref(settings);
-	struct store_val a[] = {SV_TEXT(x->id),
-				SV_TEXT(x->org_id),
-				SV_TEXT(s->name),
-				SV_TEXT(x->journey_key),
-				SV_TEXT(s->segment),
-				SV_TEXT(x->purpose),
-				SV_TEXT(vars),
-				SV_TEXT(set),
-				SV_TEXT("draft"),
-				SV_TEXT(x->actor),
-				SV_INT(now)};
+	struct store_val a[] = {SV_TEXT(x->id),		 SV_TEXT(x->org_id),  SV_TEXT(s->name),
+				SV_TEXT(x->journey_key), SV_TEXT(s->segment), SV_TEXT(x->purpose),
+				SV_TEXT(vars),		 SV_TEXT(set),	      SV_TEXT("draft"),
+				SV_TEXT(x->actor),	 SV_INT(now)};
 	int rc = store_tx_exec(tx, "campaign.insert", a, 11, NULL);
 	free(vars);
 	free(set);
@@ -925,8 +919,8 @@ static int create_tx(struct store_tx *tx, void *ud)
 	return rc;
 }
 
-int campaign_create(struct campaigns *c, const char *org_id, const json_t *req,
-		    const char *actor, json_t **out, struct campaign_error *err)
+int campaign_create(struct campaigns *c, const char *org_id, const json_t *req, const char *actor,
+		    json_t **out, struct campaign_error *err)
 {
 	struct spec s;
 	*out = NULL;
@@ -955,8 +949,8 @@ int campaign_create(struct campaigns *c, const char *org_id, const json_t *req,
 		     (long long)audience);
 		return CW_ECONFLICT;
 	}
-	struct create_ctx x = {.c = c, .org_id = org_id, .s = &s, .audience = audience,
-			       .actor = actor};
+	struct create_ctx x = {
+	    .c = c, .org_id = org_id, .s = &s, .audience = audience, .actor = actor};
 	id_new(x.id);
 	char key[JOURNEY_KEY_MAX + 1];
 	int purpose = s.purpose;
@@ -990,7 +984,8 @@ int campaign_create(struct campaigns *c, const char *org_id, const json_t *req,
 		json_t *j = NULL;
 		rc = journey_get_json(c->je, org_id, s.journey, 0, &j);
 		if (rc)
-			return cerr(err, "journey", "not_found", "no journey \"%s\"", s.journey), rc;
+			return cerr(err, "journey", "not_found", "no journey \"%s\"", s.journey),
+			       rc;
 		if (strcmp(json_str_or(j, "status", ""), "active") != 0) {
 			json_decref(j);
 			cerr(err, "journey", "conflict", "the journey is not active");
@@ -1046,7 +1041,8 @@ static int action_tx(struct store_tx *tx, void *ud)
 			snprintf(r.status, sizeof r.status, "paused");
 			rc = crow_save(tx, &r, now);
 			if (rc == 0)
-				rc = journey_campaign_runs_tx(a->c->je, tx, r.org_id, r.id, "pause");
+				rc =
+				    journey_campaign_runs_tx(a->c->je, tx, r.org_id, r.id, "pause");
 			if (rc == 0)
 				rc = sched_cancel_tx(tx, CAMPAIGN_TIMER, r.id);
 		}
@@ -1060,7 +1056,8 @@ static int action_tx(struct store_tx *tx, void *ud)
 				snprintf(r.phase, sizeof r.phase, "rollout"); /* a person looked */
 			rc = crow_save(tx, &r, now);
 			if (rc == 0)
-				rc = journey_campaign_runs_tx(a->c->je, tx, r.org_id, r.id, "resume");
+				rc = journey_campaign_runs_tx(a->c->je, tx, r.org_id, r.id,
+							      "resume");
 			if (rc == 0)
 				rc = sched_set_tx(a->c->sched, tx, CAMPAIGN_TIMER, r.id, r.org_id,
 						  now);
@@ -1075,7 +1072,8 @@ static int action_tx(struct store_tx *tx, void *ud)
 			if (rc == 0)
 				rc = sched_cancel_tx(tx, CAMPAIGN_TIMER, r.id);
 			if (rc == 0)
-				rc = journey_campaign_runs_tx(a->c->je, tx, r.org_id, r.id, "cancel");
+				rc = journey_campaign_runs_tx(a->c->je, tx, r.org_id, r.id,
+							      "cancel");
 			if (rc == 0)
 				rc = cancel_queued(tx, r.id, "campaign cancelled", time_now_ms());
 		}
@@ -1098,7 +1096,8 @@ int campaign_action(struct campaigns *c, const char *org_id, const char *id, con
 		cerr(err, "status", "conflict", "the campaign cannot %s in its present state",
 		     action);
 	else if (a.result == CW_EINVAL)
-		cerr(err, "action", "invalid_field", "the action is start, pause, resume or cancel");
+		cerr(err, "action", "invalid_field",
+		     "the action is start, pause, resume or cancel");
 	if (a.result)
 		return a.result;
 	return campaign_get_json(c, org_id, id, out);

@@ -41,9 +41,9 @@
 
 #include "core/journey.h"
 
-#define CAMPAIGN_TIMER "campaign"
-#define CAMPAIGN_BATCH_DEFAULT 200
-#define CAMPAIGN_BATCH_MAX 1000
+#define CAMPAIGN_TIMER		"campaign"
+#define CAMPAIGN_BATCH_DEFAULT	200
+#define CAMPAIGN_BATCH_MAX	1000
 #define CAMPAIGN_GUARD_EVERY_MS 60000 /* guard checks after the enrolment ended */
 
 struct campaigns;
@@ -74,8 +74,8 @@ int campaign_preview(struct campaigns *c, const char *org_id, const json_t *req,
  * unconfirmed everyone / over-tier audience with CW_ECONFLICT. Returns 0 and
  * the campaign's JSON (as campaign_get_json) in *out, or an error with err
  * filled. */
-int campaign_create(struct campaigns *c, const char *org_id, const json_t *req,
-		    const char *actor, json_t **out, struct campaign_error *err);
+int campaign_create(struct campaigns *c, const char *org_id, const json_t *req, const char *actor,
+		    json_t **out, struct campaign_error *err);
 
 /* "start" (a draft), "pause", "resume" (a paused or halted one), "cancel".
  * Returns 0 and the campaign's JSON, CW_ENOTFOUND, CW_EINVAL (unknown

@@ -135,7 +135,8 @@ static int column_parse(const char *raw, struct column *col, char *why, size_t w
 			goto out;
 		}
 		col->kind = COL_FIELD;
-		snprintf(col->key, sizeof col->key, "%s", k);
+		memcpy(col->key, k, n); /* n <= CONTACT_FIELD_KEY_MAX, checked above */
+		col->key[n] = '\0';
 		rc = 0;
 		goto out;
 	}

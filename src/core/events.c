@@ -21,7 +21,7 @@
 #include "base/banned.h"
 
 __attribute__((format(printf, 4, 5))) static int eerr(struct events_error *e, const char *field,
-							const char *code, const char *fmt, ...)
+						      const char *code, const char *fmt, ...)
 {
 	if (e) {
 		snprintf(e->field, sizeof e->field, "%s", field ? field : "");
@@ -151,7 +151,8 @@ static int resolve_contact(struct post_ctx *c, struct store_tx *tx, char id[ID_S
 	}
 	struct phone_result p;
 	if (phone_normalize(in->phone, c->region, &p) != 0) {
-		eerr(c->err, "phone", "invalid_phone", "%s", p.message ? p.message : "not a number");
+		eerr(c->err, "phone", "invalid_phone", "%s",
+		     p.message ? p.message : "not a number");
 		c->result = CW_EPHONE;
 		return 0;
 	}
@@ -234,9 +235,8 @@ static int post_tx(struct store_tx *tx, void *ud)
 		json_decref(runs);
 		return rc;
 	}
-	c->out = json_pack("{s:s, s:s, s:s*, s:b, s:o}", "id", eid, "type", in->type,
-			   "contact_id", contact_id[0] ? contact_id : NULL, "duplicate", 0, "runs",
-			   runs);
+	c->out = json_pack("{s:s, s:s, s:s*, s:b, s:o}", "id", eid, "type", in->type, "contact_id",
+			   contact_id[0] ? contact_id : NULL, "duplicate", 0, "runs", runs);
 	char *result = json_dumps(c->out, JSON_COMPACT);
 	struct store_val sr[] = {SV_TEXT(eid), SV_TEXT(result)};
 	rc = store_tx_exec(tx, "evt.set_result", sr, 2, NULL);
@@ -289,7 +289,7 @@ int events_amocrm_secret(struct journey_engine *e, const char *org_id, const jso
 	sec_random(raw, sizeof raw);
 	/* URL-safe base64 without padding */
 	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	size_t o = 0;
 	for (size_t i = 0; i < sizeof raw; i += 3) {
 		uint32_t v = (uint32_t)raw[i] << 16;
@@ -368,13 +368,15 @@ int events_amocrm(struct journey_engine *e, const char *secret, const json_t *fo
 				continue; /* not a status change */
 			const char *mapped = status ? json_str(map, status) : NULL;
 			json_t *data = json_pack(
-			    "{s:s, s:s*, s:s*, s:s*, s:s*, s:s*}", "lead_id", lead, "status_id", status,
-			    "old_status_id", lead_field(form, groups[gi], n, "old_status_id"),
-			    "pipeline_id", lead_field(form, groups[gi], n, "pipeline_id"), "status",
+			    "{s:s, s:s*, s:s*, s:s*, s:s*, s:s*}", "lead_id", lead, "status_id",
+			    status, "old_status_id",
+			    lead_field(form, groups[gi], n, "old_status_id"), "pipeline_id",
+			    lead_field(form, groups[gi], n, "pipeline_id"), "status",
 			    mapped ? mapped : status, "account_id", json_str(form, "account[id]"));
 			/* the contact whose lead field holds this lead id */
 			struct idres r = {.found = 0};
-			struct store_val la[] = {SV_TEXT(g.org_id), SV_TEXT(lead_key), SV_TEXT(lead)};
+			struct store_val la[] = {SV_TEXT(g.org_id), SV_TEXT(lead_key),
+						 SV_TEXT(lead)};
 			rc = store_query(journey_engine_store(e), "integration.lead_contact", la, 3,
 					 idres_cb, &r);
 			free(r.result);
@@ -387,13 +389,13 @@ int events_amocrm(struct journey_engine *e, const char *secret, const json_t *fo
 			const char *mod = lead_field(form, groups[gi], n, "last_modified");
 			if (!mod)
 				mod = lead_field(form, groups[gi], n, "updated_at");
-			snprintf(ext, sizeof ext, "lead:%s:status:%s:%s", lead, status ? status : "",
-				 mod ? mod : "");
+			snprintf(ext, sizeof ext, "lead:%s:status:%s:%s", lead,
+				 status ? status : "", mod ? mod : "");
 			if (!r.found) {
-				json_array_append_new(events,
-						      json_pack("{s:s, s:s, s:s}", "lead_id", lead,
-								"type", "crm.status_changed", "result",
-								"no contact has this lead"));
+				json_array_append_new(
+				    events, json_pack("{s:s, s:s, s:s}", "lead_id", lead, "type",
+						      "crm.status_changed", "result",
+						      "no contact has this lead"));
 				json_decref(data);
 				continue;
 			}

@@ -25,7 +25,7 @@
 #include "core/journey.h"
 
 #define EVENTS_EXTERNAL_ID_MAX 200
-#define EVENTS_DATA_MAX (64u * 1024) /* bytes of an event's data */
+#define EVENTS_DATA_MAX	       (64u * 1024) /* bytes of an event's data */
 
 struct events_error {
 	char field[112];
@@ -37,14 +37,14 @@ struct events_error {
 struct event_in {
 	const char *org_id;
 	const char *type;
-	const char *source;      /* "api", "amocrm", ... */
+	const char *source;	 /* "api", "amocrm", ... */
 	const char *external_id; /* the sender's id of the event, or NULL */
-	const char *contact_id;  /* one of contact_id, phone, contact */
+	const char *contact_id;	 /* one of contact_id, phone, contact */
 	const char *phone;
 	const json_t *contact;
-	const json_t *data;      /* an object, or NULL */
-	int64_t occurred_at;     /* UTC ms, or 0 */
-	const char *actor;       /* for the audit of a contact written: "apikey:<id>" */
+	const json_t *data;  /* an object, or NULL */
+	int64_t occurred_at; /* UTC ms, or 0 */
+	const char *actor;   /* for the audit of a contact written: "apikey:<id>" */
 };
 
 /* Stores the event and lets it trigger journeys. *out gets a new object

@@ -252,15 +252,15 @@ static int write_triggers(struct store_tx *tx, const char *org_id, const struct 
 	int rc = store_tx_exec(tx, "journey.triggers_clear", c, 2, NULL);
 	for (int i = 0; rc == 0 && i < d->ntriggers; i++) {
 		const struct journey_trigger *t = &d->triggers[i];
-		const char *kind = t->kind == JT_EVENT	     ? "event"
-				   : t->kind == JT_KEYWORD   ? "keyword"
+		const char *kind = t->kind == JT_EVENT	       ? "event"
+				   : t->kind == JT_KEYWORD     ? "keyword"
 				   : t->kind == JT_NEW_CONTACT ? "new_contact"
 							       : NULL;
 		if (!kind)
 			continue;
 		int nm = t->kind == JT_KEYWORD ? t->nwords : 1;
 		for (int w = 0; rc == 0 && w < nm; w++) {
-			const char *match = t->kind == JT_EVENT     ? t->event
+			const char *match = t->kind == JT_EVENT	    ? t->event
 					    : t->kind == JT_KEYWORD ? t->words[w]
 								    : "";
 			struct store_val a[] = {SV_TEXT(org_id), SV_TEXT(kind), SV_TEXT(match),
@@ -304,16 +304,11 @@ static int save_tx(struct store_tx *tx, void *ud)
 	char id[ID_SIZE];
 	id_new(id);
 	int64_t now = time_now_ms();
-	struct store_val ins[] = {SV_TEXT(id),
-				  SV_TEXT(c->org_id),
-				  SV_TEXT(c->d->key),
-				  SV_INT(version),
-				  SV_TEXT(c->d->name),
-				  SV_TEXT(policy_purpose_name(c->d->purpose)),
-				  SV_TEXT(c->text),
-				  SV_TEXT(c->digest),
-				  SV_INT(now),
-				  SV_TEXT(c->actor)};
+	struct store_val ins[] = {SV_TEXT(id),	       SV_TEXT(c->org_id),
+				  SV_TEXT(c->d->key),  SV_INT(version),
+				  SV_TEXT(c->d->name), SV_TEXT(policy_purpose_name(c->d->purpose)),
+				  SV_TEXT(c->text),    SV_TEXT(c->digest),
+				  SV_INT(now),	       SV_TEXT(c->actor)};
 	rc = store_tx_exec(tx, "journey.insert", ins, 10, NULL);
 	if (rc)
 		return rc;
@@ -346,8 +341,13 @@ int journey_save(struct journey_engine *e, const char *org_id, json_t *def, cons
 		journey_def_free(d);
 		return CW_ENOMEM;
 	}
-	struct save_ctx c = {.e = e, .org_id = org_id, .d = d, .text = text, .actor = actor,
-			     .hidden = hidden, .out = out};
+	struct save_ctx c = {.e = e,
+			     .org_id = org_id,
+			     .d = d,
+			     .text = text,
+			     .actor = actor,
+			     .hidden = hidden,
+			     .out = out};
 	sec_sha256_hex(text, strlen(text), c.digest);
 	rc = store_tx(e->st, save_tx, &c);
 	free(text);
@@ -355,8 +355,7 @@ int journey_save(struct journey_engine *e, const char *org_id, json_t *def, cons
 	return rc;
 }
 
-int journey_load_dir(struct journey_engine *e, const char *org_id, const char *dir,
-		     int *loaded)
+int journey_load_dir(struct journey_engine *e, const char *org_id, const char *dir, int *loaded)
 {
 	if (loaded)
 		*loaded = 0;
@@ -470,8 +469,8 @@ static int versions_cb(void *ud, const struct store_row *row)
 	return 0;
 }
 
-int journey_get_json(struct journey_engine *e, const char *org_id, const char *key,
-		     int version, json_t **out)
+int journey_get_json(struct journey_engine *e, const char *org_id, const char *key, int version,
+		     json_t **out)
 {
 	*out = NULL;
 	struct head h = {{0}};
@@ -482,7 +481,8 @@ int journey_get_json(struct journey_engine *e, const char *org_id, const char *k
 	if (!h.found)
 		return CW_ENOTFOUND;
 	struct version_row v = {.found = 0};
-	struct store_val b[] = {SV_TEXT(org_id), SV_TEXT(key), SV_INT(version ? version : h.version)};
+	struct store_val b[] = {SV_TEXT(org_id), SV_TEXT(key),
+				SV_INT(version ? version : h.version)};
 	rc = store_query(e->st, "journey.version", b, 3, version_cb, &v);
 	if (rc < 0 || !v.found) {
 		free(v.definition);
@@ -496,12 +496,12 @@ int journey_get_json(struct journey_engine *e, const char *org_id, const char *k
 		json_decref(def);
 		return rc ? rc : CW_EINTERNAL;
 	}
-	json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:b, s:s, s:o, s:O, s:o}", "key", key,
-			      "version", v.version, "current_version", h.version, "status",
-			      h.status, "name", d->name, "purpose", v.purpose, "interactive",
-			      d->interactive, "on_conflict", journey_conflict_name(d->conflict),
-			      "created_at", iso_or_null(v.created_at), "graph", d->graph,
-			      "definition", def);
+	json_t *o =
+	    json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:b, s:s, s:o, s:O, s:o}", "key", key,
+		      "version", v.version, "current_version", h.version, "status", h.status,
+		      "name", d->name, "purpose", v.purpose, "interactive", d->interactive,
+		      "on_conflict", journey_conflict_name(d->conflict), "created_at",
+		      iso_or_null(v.created_at), "graph", d->graph, "definition", def);
 	journey_def_put(e, d);
 	json_t *vs = json_array();
 	store_query(e->st, "journey.versions", a, 2, versions_cb, vs);
@@ -516,13 +516,12 @@ int journey_get_json(struct journey_engine *e, const char *org_id, const char *k
 static int list_cb(void *ud, const struct store_row *row)
 {
 	json_t *arr = ud;
-	json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s, s:s, s:o, s:I}", "key",
-					     store_row_text(row, 0), "version",
-					     (json_int_t)store_row_int(row, 1), "status",
-					     store_row_text(row, 2), "name", store_row_text(row, 3),
-					     "purpose", store_row_text(row, 4), "updated_at",
-					     iso_or_null(store_row_int(row, 5)), "live_runs",
-					     (json_int_t)store_row_int(row, 6)));
+	json_array_append_new(
+	    arr, json_pack("{s:s, s:I, s:s, s:s, s:s, s:o, s:I}", "key", store_row_text(row, 0),
+			   "version", (json_int_t)store_row_int(row, 1), "status",
+			   store_row_text(row, 2), "name", store_row_text(row, 3), "purpose",
+			   store_row_text(row, 4), "updated_at", iso_or_null(store_row_int(row, 5)),
+			   "live_runs", (json_int_t)store_row_int(row, 6)));
 	return 0;
 }
 
@@ -567,7 +566,8 @@ struct run {
 	int found;
 };
 
-#define COPY(dst, col) snprintf((dst), sizeof(dst), "%s", store_row_text(row, col) ? store_row_text(row, col) : "")
+#define COPY(dst, col)                                                                             \
+	snprintf((dst), sizeof(dst), "%s", store_row_text(row, col) ? store_row_text(row, col) : "")
 
 static int run_cb(void *ud, const struct store_row *row)
 {
@@ -696,8 +696,8 @@ static const struct orgconf *conf_of(struct exec *x)
 static int contact_cb(void *ud, const struct store_row *row)
 {
 	json_t *c = ud;
-	static const char *const cols[] = {"name",     "language", "time_zone", "phone",
-					   "wa_id",    "audience", "sex",	"birth_date"};
+	static const char *const cols[] = {"name",  "language", "time_zone", "phone",
+					   "wa_id", "audience", "sex",	     "birth_date"};
 	for (int i = 0; i < 8; i++) {
 		const char *v = store_row_text(row, i);
 		if (v)
@@ -736,14 +736,15 @@ static json_t *ctx_of(struct exec *x)
 	const char *wa = json_string_value(json_object_get(contact, "wa_id"));
 	const char *ph = json_string_value(json_object_get(contact, "phone"));
 	snprintf(x->to, sizeof x->to, "%s", wa ? wa : ph && ph[0] == '+' ? ph + 1 : ph ? ph : "0");
-	json_t *org = json_pack("{s:s, s:s, s:s}", "id", x->r->org_id, "time_zone",
-				conf ? conf->zone : "UTC", "language", conf ? conf->language : "en");
+	json_t *org =
+	    json_pack("{s:s, s:s, s:s}", "id", x->r->org_id, "time_zone", conf ? conf->zone : "UTC",
+		      "language", conf ? conf->language : "en");
 	char started[TIME_ISO_MAX], now[TIME_ISO_MAX];
 	json_t *run = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s*}", "id", x->r->id, "journey",
 				x->r->key, "version", x->r->version, "started_at",
 				time_format_iso(x->r->created_at, started), "now",
-				time_format_iso(x->now, now), "trigger", x->r->trigger, "campaign_id",
-				x->r->campaign_id[0] ? x->r->campaign_id : NULL);
+				time_format_iso(x->now, now), "trigger", x->r->trigger,
+				"campaign_id", x->r->campaign_id[0] ? x->r->campaign_id : NULL);
 	json_t *event = x->r->event ? json_incref(x->r->event) : json_object();
 	json_t *webhook = json_object_get(x->r->vars, "_webhook");
 	x->ctx = json_pack("{s:o, s:o, s:O, s:o, s:o, s:O}", "contact", contact, "event", event,
@@ -759,15 +760,12 @@ static json_t *ctx_of(struct exec *x)
 
 static int log_event(struct exec *x, const char *step, const char *kind, const char *detail)
 {
-	struct store_val a[] = {SV_TEXT(x->r->org_id),
-				SV_TEXT(x->r->id),
-				SV_TEXT(x->r->key),
-				SV_INT(x->r->version),
-				SV_TEXT(step),
-				SV_TEXT(x->r->campaign_id[0] ? x->r->campaign_id : NULL),
-				SV_TEXT(kind),
-				SV_TEXT(detail),
-				SV_INT(time_now_ms())};
+	struct store_val a[] = {
+	    SV_TEXT(x->r->org_id), SV_TEXT(x->r->id),
+	    SV_TEXT(x->r->key),	   SV_INT(x->r->version),
+	    SV_TEXT(step),	   SV_TEXT(x->r->campaign_id[0] ? x->r->campaign_id : NULL),
+	    SV_TEXT(kind),	   SV_TEXT(detail),
+	    SV_INT(time_now_ms())};
 	return store_tx_exec(x->tx, "jevent.insert", a, 9, NULL);
 }
 
@@ -851,8 +849,10 @@ static int64_t quiet_shift(struct exec *x, int64_t t)
 	struct policy_contact c = {.phone_valid = 1, .zone = zone_of(x)};
 	for (int i = 0; i < POLICY_PURPOSE_COUNT; i++)
 		c.consents[i].status = POLICY_CONSENT_GRANTED;
-	struct policy_message m = {.purpose = POLICY_REMINDERS, .kind = POLICY_TEMPLATE,
-				   .tpl = {.name = "t", .language = "en",
+	struct policy_message m = {.purpose = POLICY_REMINDERS,
+				   .kind = POLICY_TEMPLATE,
+				   .tpl = {.name = "t",
+					   .language = "en",
 					   .status = POLICY_TPL_APPROVED,
 					   .category = POLICY_CAT_UTILITY}};
 	struct policy_counters k = {0};
@@ -942,7 +942,8 @@ static int step_send(struct exec *x, const struct journey_step *s)
 				  .idem_key = idem,
 				  .priority = -1,
 				  .expires_at = expires,
-				  .time_critical = json_is_true(json_object_get(s->j, "time_critical")),
+				  .time_critical =
+				      json_is_true(json_object_get(s->j, "time_critical")),
 				  .is_reply = x->in != NULL,
 				  .campaign_halted = halted};
 	struct send_result res;
@@ -953,8 +954,8 @@ static int step_send(struct exec *x, const struct journey_step *s)
 	if (rc == CW_ENOTFOUND || rc == CW_EINVAL) {
 		log_warn("journey", "run %s step %s: not sent: %s (%s)", x->r->id, s->id,
 			 cw_strerror(rc), res.field ? res.field : "");
-		return record_send(x, s->id, NULL, "error", rc == CW_ENOTFOUND ? "not_found"
-									       : "invalid");
+		return record_send(x, s->id, NULL, "error",
+				   rc == CW_ENOTFOUND ? "not_found" : "invalid");
 	}
 	if (rc)
 		return rc;
@@ -1058,7 +1059,8 @@ static int tag(struct exec *x, const struct journey_step *s, int add)
 	const char *t = json_str(s->j, "tag");
 	int rc;
 	if (add) {
-		struct store_val a[] = {SV_TEXT(x->r->org_id), SV_TEXT(x->r->contact_id), SV_TEXT(t)};
+		struct store_val a[] = {SV_TEXT(x->r->org_id), SV_TEXT(x->r->contact_id),
+					SV_TEXT(t)};
 		rc = store_tx_exec(x->tx, "contact.tag_add", a, 3, NULL);
 	} else {
 		struct store_val a[] = {SV_TEXT(x->r->contact_id), SV_TEXT(t)};
@@ -1144,7 +1146,8 @@ static json_t *render_json(const json_t *v, const json_t *ctx)
 		json_t *o = json_object();
 		const char *k;
 		json_t *x;
-		json_object_foreach((json_t *)v, k, x) json_object_set_new(o, k, render_json(x, ctx));
+		json_object_foreach((json_t *)v, k, x)
+		    json_object_set_new(o, k, render_json(x, ctx));
 		return o;
 	}
 	if (json_is_array(v)) {
@@ -1165,12 +1168,12 @@ static int start_call(struct exec *x, const struct journey_step *s)
 	journey_render(json_str(s->j, "url"), ctx, &u);
 	const json_t *body = json_object_get(s->j, "body");
 	json_t *contact = json_object_get(ctx, "contact");
-	json_t *payload = json_pack("{s:s, s:i, s:s, s:s, s:{s:s, s:s*, s:s*}, s:o}", "journey",
-				    x->r->key, "version", x->r->version, "run_id", x->r->id,
-				    "step", s->id, "contact", "id", x->r->contact_id, "phone",
-				    json_string_value(json_object_get(contact, "phone")), "language",
-				    json_string_value(json_object_get(contact, "language")), "data",
-				    body ? render_json(body, ctx) : json_object());
+	json_t *payload = json_pack(
+	    "{s:s, s:i, s:s, s:s, s:{s:s, s:s*, s:s*}, s:o}", "journey", x->r->key, "version",
+	    x->r->version, "run_id", x->r->id, "step", s->id, "contact", "id", x->r->contact_id,
+	    "phone", json_string_value(json_object_get(contact, "phone")), "language",
+	    json_string_value(json_object_get(contact, "language")), "data",
+	    body ? render_json(body, ctx) : json_object());
 	char *text = json_dumps(payload, JSON_COMPACT);
 	json_decref(payload);
 	char idem[160];
@@ -1403,15 +1406,14 @@ static int cancel_run(struct journey_engine *e, struct store_tx *tx, const char 
 
 /* The subject of a new run: the value at def->subject in a context made of
  * what is known before it starts. */
-static void subject_of(const struct journey_def *d, const struct journey_start *s,
-		       char out[256])
+static void subject_of(const struct journey_def *d, const struct journey_start *s, char out[256])
 {
 	out[0] = '\0';
 	if (!d->subject)
 		return;
-	json_t *ctx = json_pack("{s:{s:s}, s:O, s:O}", "contact", "id", s->contact_id, "event",
-				s->event ? s->event : json_null(), "vars",
-				s->vars ? s->vars : json_null());
+	json_t *ctx =
+	    json_pack("{s:{s:s}, s:O, s:O}", "contact", "id", s->contact_id, "event",
+		      s->event ? s->event : json_null(), "vars", s->vars ? s->vars : json_null());
 	const json_t *v = journey_ctx_get(ctx, d->subject);
 	if (json_is_string(v))
 		snprintf(out, 256, "%s", json_string_value(v));
@@ -1519,8 +1521,8 @@ int journey_start_tx(struct journey_engine *e, struct store_tx *tx, const struct
 	/* the same journey about the same subject again: the new run replaces it */
 	if (r.subject[0]) {
 		json_t *olds = json_array();
-		struct store_val sa[] = {SV_TEXT(s->org_id), SV_TEXT(s->key), SV_TEXT(s->contact_id),
-					 SV_TEXT(r.subject)};
+		struct store_val sa[] = {SV_TEXT(s->org_id), SV_TEXT(s->key),
+					 SV_TEXT(s->contact_id), SV_TEXT(r.subject)};
 		rc = store_tx_query(tx, "jrun.live_subject", sa, 4, ids_cb, olds);
 		for (size_t i = 0; rc >= 0 && i < json_array_size(olds); i++)
 			rc = cancel_run(e, tx, json_string_value(json_array_get(olds, i)),
@@ -1774,9 +1776,9 @@ static int call_done_tx(struct store_tx *tx, void *ud)
 		return rc;
 	}
 	int idx = journey_def_step(d, c->step);
-	json_t *result = json_pack("{s:i, s:b, s:O}", "status", c->status, "ok",
-				   c->status >= 200 && c->status < 300, "body",
-				   c->body ? c->body : json_null());
+	json_t *result =
+	    json_pack("{s:i, s:b, s:O}", "status", c->status, "ok",
+		      c->status >= 200 && c->status < 300, "body", c->body ? c->body : json_null());
 	json_object_set(r.vars, "_webhook", result);
 	const char *save = idx >= 0 ? json_str(d->steps[idx].j, "save") : NULL;
 	if (save)
@@ -1789,7 +1791,8 @@ static int call_done_tx(struct store_tx *tx, void *ud)
 	if (idx >= 0) {
 		char st[16];
 		snprintf(st, sizeof st, "%d", c->status);
-		log_event(&x, c->step, c->status >= 200 && c->status < 300 ? "branch" : "error", st);
+		log_event(&x, c->step, c->status >= 200 && c->status < 300 ? "branch" : "error",
+			  st);
 		next = pick_if(&x, &d->steps[idx], c->status, 1);
 	}
 	exec_release(&x);
@@ -2152,8 +2155,7 @@ static int live_cb(void *ud, const struct store_row *row)
 }
 
 int journey_on_event_tx(struct journey_engine *e, struct store_tx *tx, const char *org_id,
-			const char *contact_id, const char *type, const json_t *event,
-			json_t *runs)
+			const char *contact_id, const char *type, const json_t *event, json_t *runs)
 {
 	int64_t now = sched_now(e->sched);
 	/* runs this event ends (cancel_on, same subject) */
@@ -2169,7 +2171,8 @@ int journey_on_event_tx(struct journey_engine *e, struct store_tx *tx, const cha
 			return rc;
 		int hit = 0;
 		for (size_t k = 0; d->cancel_on && k < json_array_size(d->cancel_on); k++)
-			hit |= strcmp(json_string_value(json_array_get(d->cancel_on, k)), type) == 0;
+			hit |=
+			    strcmp(json_string_value(json_array_get(d->cancel_on, k)), type) == 0;
 		if (hit && d->subject) {
 			/* the subject the event is about: the same path, read in the event */
 			json_t *ctx = json_pack("{s:O, s:{s:s}}", "event", event, "contact", "id",
@@ -2179,17 +2182,18 @@ int journey_on_event_tx(struct journey_engine *e, struct store_tx *tx, const cha
 			if (json_is_string(v))
 				snprintf(subj, sizeof subj, "%s", json_string_value(v));
 			else if (json_is_integer(v))
-				snprintf(subj, sizeof subj, "%lld", (long long)json_integer_value(v));
+				snprintf(subj, sizeof subj, "%lld",
+					 (long long)json_integer_value(v));
 			json_decref(ctx);
 			if (subj[0] && strcmp(subj, l.v[i].subject) == 0) {
 				char why[96];
 				snprintf(why, sizeof why, "event %s", type);
 				rc = cancel_run(e, tx, l.v[i].id, why, now);
 				if (rc == 0)
-					json_array_append_new(runs,
-							      json_pack("{s:s, s:s, s:s}", "journey",
-									d->key, "run_id", l.v[i].id,
-									"state", "cancelled"));
+					json_array_append_new(
+					    runs,
+					    json_pack("{s:s, s:s, s:s}", "journey", d->key,
+						      "run_id", l.v[i].id, "state", "cancelled"));
 			}
 		}
 		journey_def_put(e, d);
@@ -2250,10 +2254,11 @@ int journey_on_event_tx(struct journey_engine *e, struct store_tx *tx, const cha
 		rc = journey_start_tx(e, tx, &s, &out);
 		if (rc && rc != CW_ENOTFOUND && rc != CW_ECONFLICT)
 			return rc;
-		json_array_append_new(runs, json_pack("{s:s, s:s*, s:s, s:s*}", "journey", t.v[i].key,
-						      "run_id", out.run_id[0] ? out.run_id : NULL,
-						      "state", rc ? "not_started" : out.state,
-						      "reason", out.reason[0] ? out.reason : NULL));
+		json_array_append_new(runs,
+				      json_pack("{s:s, s:s*, s:s, s:s*}", "journey", t.v[i].key,
+						"run_id", out.run_id[0] ? out.run_id : NULL,
+						"state", rc ? "not_started" : out.state, "reason",
+						out.reason[0] ? out.reason : NULL));
 	}
 	return 0;
 }
@@ -2305,26 +2310,24 @@ int journey_campaign_runs_tx(struct journey_engine *e, struct store_tx *tx, cons
 
 static json_t *run_json(const struct run *r)
 {
-	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s*, s:s*, s:s, s:s*, s:s*, s:I, s:o,"
-			      " s:O, s:s, s:b, s:s*, s:o, s:o, s:o, s:s*}",
-			      "id", r->id, "journey", r->key, "version", r->version, "contact_id",
-			      r->contact_id, "number_id", r->number_id[0] ? r->number_id : NULL,
-			      "campaign_id", r->campaign_id[0] ? r->campaign_id : NULL, "state",
-			      r->state, "waiting_for", r->wait_kind[0] ? r->wait_kind : NULL, "step",
-			      r->step[0] ? r->step : NULL, "seq", (json_int_t)r->seq, "due_at",
-			      iso_or_null(r->due_at), "vars", r->vars, "trigger", r->trigger,
-			      "negative", r->negative, "end_reason",
-			      r->end_reason[0] ? r->end_reason : NULL, "created_at",
-			      iso_or_null(r->created_at), "updated_at", iso_or_null(r->updated_at),
-			      "ended_at", iso_or_null(r->ended_at), "subject",
-			      r->subject[0] ? r->subject : NULL);
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:i, s:s, s:s*, s:s*, s:s, s:s*, s:s*, s:I, s:o,"
+	    " s:O, s:s, s:b, s:s*, s:o, s:o, s:o, s:s*}",
+	    "id", r->id, "journey", r->key, "version", r->version, "contact_id", r->contact_id,
+	    "number_id", r->number_id[0] ? r->number_id : NULL, "campaign_id",
+	    r->campaign_id[0] ? r->campaign_id : NULL, "state", r->state, "waiting_for",
+	    r->wait_kind[0] ? r->wait_kind : NULL, "step", r->step[0] ? r->step : NULL, "seq",
+	    (json_int_t)r->seq, "due_at", iso_or_null(r->due_at), "vars", r->vars, "trigger",
+	    r->trigger, "negative", r->negative, "end_reason",
+	    r->end_reason[0] ? r->end_reason : NULL, "created_at", iso_or_null(r->created_at),
+	    "updated_at", iso_or_null(r->updated_at), "ended_at", iso_or_null(r->ended_at),
+	    "subject", r->subject[0] ? r->subject : NULL);
 	if (r->event)
 		json_object_set(o, "event", r->event);
 	return o;
 }
 
-int journey_run_json(struct journey_engine *e, const char *org_id, const char *run_id,
-		     json_t **out)
+int journey_run_json(struct journey_engine *e, const char *org_id, const char *run_id, json_t **out)
 {
 	struct run r;
 	memset(&r, 0, sizeof r);
@@ -2371,10 +2374,11 @@ static json_t *step_obj(json_t *steps, const char *step)
 {
 	json_t *o = json_object_get(steps, step);
 	if (!o) {
-		o = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:{}, s:{}, s:{}, s:{}}",
-			      "step", step, "entered", 0, "sent", 0, "delivered", 0, "read", 0,
-			      "failed", 0, "replied", 0, "opt_outs", 0, "negative", 0, "taps",
-			      "branches", "failures", "decisions");
+		o = json_pack(
+		    "{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:{}, s:{}, s:{}, s:{}}", "step",
+		    step, "entered", 0, "sent", 0, "delivered", 0, "read", 0, "failed", 0,
+		    "replied", 0, "opt_outs", 0, "negative", 0, "taps", "branches", "failures",
+		    "decisions");
 		json_object_set_new(steps, step, o);
 	}
 	return o;
@@ -2491,7 +2495,7 @@ int journey_stats_json(struct store *st, const char *org_id, const char *key,
 		json_object_set_new(o, "open_rate", json_real(ratio(rd, del)));
 		json_object_set_new(o, "engagement_rate", json_real(ratio(rep, del ? del : sent)));
 		json_object_set_new(o, "opt_out_rate", json_real(ratio(oo, sent)));
-		static const char *const sum[] = {"entered", "sent",     "delivered", "read",
+		static const char *const sum[] = {"entered", "sent",	"delivered", "read",
 						  "failed",  "replied", "opt_outs",  "negative"};
 		for (int i = 0; i < 8; i++)
 			add_int(totals, sum[i], json_integer_value(json_object_get(o, sum[i])));
@@ -2499,8 +2503,9 @@ int journey_stats_json(struct store *st, const char *org_id, const char *key,
 	}
 	json_int_t ts = json_integer_value(json_object_get(totals, "sent"));
 	json_int_t td = json_integer_value(json_object_get(totals, "delivered"));
-	json_object_set_new(totals, "open_rate",
-			    json_real(ratio(json_integer_value(json_object_get(totals, "read")), td)));
+	json_object_set_new(
+	    totals, "open_rate",
+	    json_real(ratio(json_integer_value(json_object_get(totals, "read")), td)));
 	json_object_set_new(
 	    totals, "engagement_rate",
 	    json_real(ratio(json_integer_value(json_object_get(totals, "replied")), td ? td : ts)));
@@ -2549,8 +2554,8 @@ static int resp_recent_cb(void *ud, const struct store_row *row)
 	json_t *o = json_object_get(ud, store_row_text(row, 0));
 	if (o && json_array_size(json_object_get(o, "recent")) < 20)
 		json_array_append_new(json_object_get(o, "recent"),
-				      json_pack("{s:s*, s:o}", "value", store_row_text(row, 1), "at",
-						iso_or_null(store_row_int(row, 2))));
+				      json_pack("{s:s*, s:o}", "value", store_row_text(row, 1),
+						"at", iso_or_null(store_row_int(row, 2))));
 	return 0;
 }
 

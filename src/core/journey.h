@@ -41,13 +41,13 @@
 #include "core/sched.h"
 #include "store/store.h"
 
-#define JOURNEY_TIMER "journey"          /* sched kind: a run's wait or timeout */
-#define JOURNEY_WEBHOOK_TIMER "journey.call" /* sched kind: a webhook step's call */
-#define JOURNEY_MAX_STEPS_PER_ADVANCE 128 /* a run doing more without waiting fails */
-#define JOURNEY_CACHE 256                 /* parsed versions kept in memory */
-#define JOURNEY_VARS_MAX (64u * 1024)     /* bytes of a run's variables */
-#define JOURNEY_WEBHOOK_BODY_MAX (64u * 1024)
-#define JOURNEY_SECRET_KEY "journeys.webhook_secret" /* kv key of the signing secret */
+#define JOURNEY_TIMER		      "journey"	     /* sched kind: a run's wait or timeout */
+#define JOURNEY_WEBHOOK_TIMER	      "journey.call" /* sched kind: a webhook step's call */
+#define JOURNEY_MAX_STEPS_PER_ADVANCE 128	     /* a run doing more without waiting fails */
+#define JOURNEY_CACHE		      256	     /* parsed versions kept in memory */
+#define JOURNEY_VARS_MAX	      (64u * 1024)   /* bytes of a run's variables */
+#define JOURNEY_WEBHOOK_BODY_MAX      (64u * 1024)
+#define JOURNEY_SECRET_KEY	      "journeys.webhook_secret" /* kv key of the signing secret */
 
 struct journey_engine;
 
@@ -81,8 +81,7 @@ int journey_save(struct journey_engine *e, const char *org_id, json_t *def, cons
  * does not pass the checks is logged (with its problems) and skipped.
  * *loaded (may be NULL) gets the number defined. Returns 0, or CW_EIO when
  * dir cannot be opened. */
-int journey_load_dir(struct journey_engine *e, const char *org_id, const char *dir,
-		     int *loaded);
+int journey_load_dir(struct journey_engine *e, const char *org_id, const char *dir, int *loaded);
 
 /* Sets a key's status: "active", "paused" (no new runs; running runs go on)
  * or "archived". Returns 0, CW_EINVAL or CW_ENOTFOUND. */
@@ -94,8 +93,8 @@ int journey_set_status(struct journey_engine *e, const char *org_id, const char 
  * "versions":[{"version","created_at","created_by"}],"runs":{"<state>":N}}.
  * version 0 is the current one. Returns 0 and a new object in *out, or
  * CW_ENOTFOUND. */
-int journey_get_json(struct journey_engine *e, const char *org_id, const char *key,
-		     int version, json_t **out);
+int journey_get_json(struct journey_engine *e, const char *org_id, const char *key, int version,
+		     json_t **out);
 
 /* {"items":[{"key","version","status","name","purpose","updated_at"}]}. */
 int journey_list_json(struct journey_engine *e, const char *org_id, json_t **out);
@@ -114,12 +113,12 @@ struct journey_start {
 	const char *org_id;
 	const char *key;
 	const char *contact_id;
-	const char *number_id;   /* NULL: the contact's number (send.h's choice) */
-	const json_t *vars;      /* initial variables, or NULL */
-	const json_t *event;     /* the triggering event's data (ctx "event"), or NULL */
-	const char *trigger;     /* "api", "event:<type>", "keyword", "new_contact",
-				    "campaign:<id>", "journey:<run>" */
-	const char *campaign_id; /* or NULL */
+	const char *number_id;	  /* NULL: the contact's number (send.h's choice) */
+	const json_t *vars;	  /* initial variables, or NULL */
+	const json_t *event;	  /* the triggering event's data (ctx "event"), or NULL */
+	const char *trigger;	  /* "api", "event:<type>", "keyword", "new_contact",
+				     "campaign:<id>", "journey:<run>" */
+	const char *campaign_id;  /* or NULL */
 	const struct inbound *in; /* the message that started it (replies), or NULL */
 };
 

@@ -43,7 +43,7 @@ struct pctx {
 };
 
 __attribute__((format(printf, 3, 4))) static void perr(struct pctx *p, const char *field,
-							const char *fmt, ...)
+						       const char *fmt, ...)
 {
 	p->nerr++;
 	if (!p->errs)
@@ -76,8 +76,7 @@ char *journey_def_error_format(const struct journey_def_error *e, char *out, siz
 
 /* Writes a field path ("buttons[1].title"); a path longer than out is cut,
  * which only shortens an error message. */
-__attribute__((format(printf, 3, 4))) static void fpath(char *out, size_t n, const char *fmt,
-							 ...)
+__attribute__((format(printf, 3, 4))) static void fpath(char *out, size_t n, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -88,11 +87,11 @@ __attribute__((format(printf, 3, 4))) static void fpath(char *out, size_t n, con
 /* ---- names ---- */
 
 static const char *const step_type_names[JS_TYPE_COUNT_] = {
-	[JS_SEND] = "send",	    [JS_WAIT_REPLY] = "wait_reply", [JS_WAIT] = "wait",
-	[JS_BRANCH] = "branch",	    [JS_SET_FIELD] = "set_field",   [JS_TAG] = "tag",
-	[JS_UNTAG] = "untag",	    [JS_CONSENT] = "consent",	    [JS_SET_VAR] = "set_var",
-	[JS_WEBHOOK] = "webhook",   [JS_HANDOFF] = "handoff",	    [JS_START] = "start",
-	[JS_END] = "end",
+    [JS_SEND] = "send",	      [JS_WAIT_REPLY] = "wait_reply", [JS_WAIT] = "wait",
+    [JS_BRANCH] = "branch",   [JS_SET_FIELD] = "set_field",   [JS_TAG] = "tag",
+    [JS_UNTAG] = "untag",     [JS_CONSENT] = "consent",	      [JS_SET_VAR] = "set_var",
+    [JS_WEBHOOK] = "webhook", [JS_HANDOFF] = "handoff",	      [JS_START] = "start",
+    [JS_END] = "end",
 };
 
 const char *journey_step_type_name(enum journey_step_type t)
@@ -109,19 +108,19 @@ const char *journey_conflict_name(enum journey_conflict c)
 
 /* Keys each step type accepts besides id, type, next and note. */
 static const char *const step_keys[JS_TYPE_COUNT_][10] = {
-	[JS_SEND] = {"message", "template", "purpose", "time_critical", "expires", "result_category"},
-	[JS_WAIT_REPLY] = {"timeout", "branches", "save"},
-	[JS_WAIT] = {"for", "until", "quiet_hours", "if_past"},
-	[JS_BRANCH] = {"branches"},
-	[JS_SET_FIELD] = {"field", "value"},
-	[JS_TAG] = {"tag"},
-	[JS_UNTAG] = {"tag"},
-	[JS_CONSENT] = {"purpose", "status", "wording_version", "evidence"},
-	[JS_SET_VAR] = {"name", "value"},
-	[JS_WEBHOOK] = {"url", "body", "timeout", "branches", "save"},
-	[JS_HANDOFF] = {"team", "note"},
-	[JS_START] = {"journey", "vars"},
-	[JS_END] = {"reason"},
+    [JS_SEND] = {"message", "template", "purpose", "time_critical", "expires", "result_category"},
+    [JS_WAIT_REPLY] = {"timeout", "branches", "save"},
+    [JS_WAIT] = {"for", "until", "quiet_hours", "if_past"},
+    [JS_BRANCH] = {"branches"},
+    [JS_SET_FIELD] = {"field", "value"},
+    [JS_TAG] = {"tag"},
+    [JS_UNTAG] = {"tag"},
+    [JS_CONSENT] = {"purpose", "status", "wording_version", "evidence"},
+    [JS_SET_VAR] = {"name", "value"},
+    [JS_WEBHOOK] = {"url", "body", "timeout", "branches", "save"},
+    [JS_HANDOFF] = {"team", "note"},
+    [JS_START] = {"journey", "vars"},
+    [JS_END] = {"reason"},
 };
 
 /* Branch kinds: the key that names them, and which step types take them. */
@@ -130,27 +129,27 @@ struct match_kind {
 	enum journey_match kind;
 	unsigned steps; /* bit per step type; bit 31 = "anytime" */
 };
-#define ON(t) (1u << (t))
+#define ON(t)	(1u << (t))
 #define ANYTIME (1u << 31)
 static const struct match_kind match_kinds[] = {
-	{"button", JM_BUTTON, ON(JS_WAIT_REPLY) | ANYTIME},
-	{"payload", JM_BUTTON, ON(JS_WAIT_REPLY) | ANYTIME},
-	{"list_row", JM_LIST, ON(JS_WAIT_REPLY) | ANYTIME},
-	{"words", JM_WORDS, ON(JS_WAIT_REPLY) | ANYTIME},
-	{"pattern", JM_PATTERN, ON(JS_WAIT_REPLY) | ANYTIME},
-	{"any", JM_ANY, ON(JS_WAIT_REPLY)},
-	{"timeout", JM_TIMEOUT, ON(JS_WAIT_REPLY)},
-	{"if", JM_IF, ON(JS_BRANCH) | ON(JS_WEBHOOK)},
-	{"ok", JM_OK, ON(JS_WEBHOOK)},
-	{"status", JM_STATUS, ON(JS_WEBHOOK)},
-	{"failed", JM_FAILED, ON(JS_WEBHOOK)},
-	{"else", JM_ELSE, ON(JS_BRANCH) | ON(JS_WEBHOOK) | ON(JS_WAIT_REPLY)},
+    {"button", JM_BUTTON, ON(JS_WAIT_REPLY) | ANYTIME},
+    {"payload", JM_BUTTON, ON(JS_WAIT_REPLY) | ANYTIME},
+    {"list_row", JM_LIST, ON(JS_WAIT_REPLY) | ANYTIME},
+    {"words", JM_WORDS, ON(JS_WAIT_REPLY) | ANYTIME},
+    {"pattern", JM_PATTERN, ON(JS_WAIT_REPLY) | ANYTIME},
+    {"any", JM_ANY, ON(JS_WAIT_REPLY)},
+    {"timeout", JM_TIMEOUT, ON(JS_WAIT_REPLY)},
+    {"if", JM_IF, ON(JS_BRANCH) | ON(JS_WEBHOOK)},
+    {"ok", JM_OK, ON(JS_WEBHOOK)},
+    {"status", JM_STATUS, ON(JS_WEBHOOK)},
+    {"failed", JM_FAILED, ON(JS_WEBHOOK)},
+    {"else", JM_ELSE, ON(JS_BRANCH) | ON(JS_WEBHOOK) | ON(JS_WAIT_REPLY)},
 };
 #define NMATCH (sizeof match_kinds / sizeof match_kinds[0])
 
 /* Roots a variable or condition path may start with. */
-static const char *const ctx_roots[] = {"contact", "event", "vars", "run", "org", "webhook",
-					"reply"};
+static const char *const ctx_roots[] = {"contact", "event",   "vars", "run",
+					"org",	   "webhook", "reply"};
 
 /* Message types of a send step's "message". */
 enum msg_kind { MK_TEXT, MK_BUTTONS, MK_LIST, MK_LOCATION, MK_MEDIA };
@@ -160,14 +159,14 @@ struct msg_shape {
 	const char *keys[8];
 };
 static const struct msg_shape msg_shapes[] = {
-	{"text", MK_TEXT, {"text", "preview_url"}},
-	{"buttons", MK_BUTTONS, {"header", "body", "footer", "buttons"}},
-	{"list", MK_LIST, {"header", "body", "footer", "button", "sections"}},
-	{"location", MK_LOCATION, {"latitude", "longitude", "name", "address"}},
-	{"image", MK_MEDIA, {"link", "caption"}},
-	{"video", MK_MEDIA, {"link", "caption"}},
-	{"document", MK_MEDIA, {"link", "caption", "filename"}},
-	{"audio", MK_MEDIA, {"link"}},
+    {"text", MK_TEXT, {"text", "preview_url"}},
+    {"buttons", MK_BUTTONS, {"header", "body", "footer", "buttons"}},
+    {"list", MK_LIST, {"header", "body", "footer", "button", "sections"}},
+    {"location", MK_LOCATION, {"latitude", "longitude", "name", "address"}},
+    {"image", MK_MEDIA, {"link", "caption"}},
+    {"video", MK_MEDIA, {"link", "caption"}},
+    {"document", MK_MEDIA, {"link", "caption", "filename"}},
+    {"audio", MK_MEDIA, {"link"}},
 };
 #define NSHAPES (sizeof msg_shapes / sizeof msg_shapes[0])
 
@@ -379,7 +378,7 @@ static void check_keys(struct pctx *p, const char *prefix, const json_t *obj,
 
 /* ---- conditions ---- */
 
-static const char *const cond_ops[] = {"eq",  "ne", "in",  "not_in",	"exists", "gt",
+static const char *const cond_ops[] = {"eq",  "ne", "in",  "not_in",	"exists",  "gt",
 				       "gte", "lt", "lte", "sensitive", "contains"};
 #define NOPS (sizeof cond_ops / sizeof cond_ops[0])
 
@@ -410,7 +409,7 @@ static void check_cond(struct pctx *p, const char *field, const json_t *c, int d
 		}
 		return;
 	}
-	if (not) {
+	if (not ) {
 		fpath(f, sizeof f, "%s.not", field);
 		if (json_object_size(c) != 1) {
 			perr(p, f, "must be the only key");
@@ -438,14 +437,16 @@ static void check_cond(struct pctx *p, const char *field, const json_t *c, int d
 				break;
 		fpath(f, sizeof f, "%s.%s", field, k);
 		if (i == NOPS) {
-			perr(p, f, "unknown operator (eq, ne, in, not_in, exists, gt, gte, lt, lte, "
-				   "sensitive, contains)");
+			perr(p, f,
+			     "unknown operator (eq, ne, in, not_in, exists, gt, gte, lt, lte, "
+			     "sensitive, contains)");
 			continue;
 		}
 		nops++;
 		if ((strcmp(k, "in") == 0 || strcmp(k, "not_in") == 0) && !json_is_array(v))
 			perr(p, f, "must be an array");
-		if ((strcmp(k, "exists") == 0 || strcmp(k, "sensitive") == 0) && !json_is_boolean(v))
+		if ((strcmp(k, "exists") == 0 || strcmp(k, "sensitive") == 0) &&
+		    !json_is_boolean(v))
 			perr(p, f, "must be true or false");
 		if (k[0] == 'g' || k[0] == 'l') {
 			int64_t ms;
@@ -520,8 +521,7 @@ static int add_word(struct pctx *p, const char *field, const char *phrase, char 
 }
 
 /* words: an array of strings, or an object of arrays by language. */
-static void parse_words(struct pctx *p, const char *field, const json_t *v, char ***words,
-			int *n)
+static void parse_words(struct pctx *p, const char *field, const json_t *v, char ***words, int *n)
 {
 	char f[160];
 	if (json_is_array(v)) {
@@ -670,7 +670,8 @@ static void check_buttons(struct pctx *p, const json_t *btns)
 		check_loc(p, f, json_object_get(b, "title"), maxt, 1);
 		/* titles must differ within each language */
 		for (int l = 0; l < p->d->nlangs; l++) {
-			const char *t = journey_text(p->d, json_object_get(b, "title"), p->d->langs[l]);
+			const char *t =
+			    journey_text(p->d, json_object_get(b, "title"), p->d->langs[l]);
 			for (size_t j = 0; t && j < i; j++) {
 				const char *o = journey_text(
 				    p->d, json_object_get(json_array_get(btns, j), "title"),
@@ -687,8 +688,8 @@ static void check_buttons(struct pctx *p, const json_t *btns)
 
 static void check_list(struct pctx *p, const json_t *m)
 {
-	check_loc(p, "button", json_object_get(m, "button"),
-		  limit("interactive.action.button", 20), 1);
+	check_loc(p, "button", json_object_get(m, "button"), limit("interactive.action.button", 20),
+		  1);
 	const json_t *secs = json_object_get(m, "sections");
 	long maxs = limit("interactive.action.sections", WA_MSG_MAX_SECTIONS);
 	if (!json_is_array(secs) || json_array_size(secs) == 0) {
@@ -779,7 +780,8 @@ static void check_message(struct pctx *p, const json_t *m)
 			check_list(p, m);
 		break;
 	case MK_LOCATION: {
-		const json_t *la = json_object_get(m, "latitude"), *lo = json_object_get(m, "longitude");
+		const json_t *la = json_object_get(m, "latitude"),
+			     *lo = json_object_get(m, "longitude");
 		if (json_is_string(la) && strstr(json_string_value(la), "{{"))
 			check_vars(p, "latitude", json_string_value(la));
 		else if (!json_is_number(la) || fabs(json_number_value(la)) > 90)
@@ -814,8 +816,8 @@ static void check_template(struct pctx *p, const json_t *t)
 		perr(p, "template", "must be an object {\"name\",\"language\",\"params\"}");
 		return;
 	}
-	static const char *const keys[] = {"name", "language", "params", "header_params",
-					   "buttons", "category"};
+	static const char *const keys[] = {"name",	    "language", "params",
+					   "header_params", "buttons",	"category"};
 	check_keys(p, "template.", t, keys, 6);
 	const char *name = json_str(t, "name");
 	if (!name || !valid_ident(name, 512, 0))
@@ -857,7 +859,8 @@ static void check_template(struct pctx *p, const json_t *t)
 		const char *payload = json_str(b, "payload");
 		const char *url = json_str(b, "url");
 		if (!!payload == !!url)
-			perr(p, f, "needs one of \"payload\" (quick reply) or \"url\" (URL suffix)");
+			perr(p, f,
+			     "needs one of \"payload\" (quick reply) or \"url\" (URL suffix)");
 		offer(p, payload);
 		if (url)
 			check_vars(p, f, url);
@@ -939,8 +942,8 @@ static void parse_branches(struct pctx *p, const char *field, const json_t *arr,
 				perr(p, g, "not a branch this step can take");
 				bad = 1;
 			} else if (mk) {
-				perr(p, f, "matches both \"%s\" and \"%s\"; use two branches", mk->key,
-				     k);
+				perr(p, f, "matches both \"%s\" and \"%s\"; use two branches",
+				     mk->key, k);
 				bad = 1;
 			} else {
 				mk = &match_kinds[m];
@@ -981,7 +984,8 @@ static void parse_branches(struct pctx *p, const char *field, const json_t *arr,
 				perr(p, g, "must be a regular expression");
 				continue;
 			}
-			URegularExpression *re = regex_open(json_string_value(val), err, sizeof err);
+			URegularExpression *re =
+			    regex_open(json_string_value(val), err, sizeof err);
 			if (!re) {
 				perr(p, g, "%s", err);
 				continue;
@@ -1093,7 +1097,8 @@ static void check_step(struct pctx *p, struct journey_step *s)
 	s->if_past = -2;
 	switch (s->type) {
 	case JS_SEND: {
-		const json_t *m = json_object_get(j, "message"), *t = json_object_get(j, "template");
+		const json_t *m = json_object_get(j, "message"),
+			     *t = json_object_get(j, "template");
 		if (!m && !t)
 			perr(p, NULL, "a send step needs a \"message\", a \"template\", or both");
 		if (m)
@@ -1109,13 +1114,15 @@ static void check_step(struct pctx *p, struct journey_step *s)
 			int64_t ms;
 			if (json_is_string(ex)) {
 				if (journey_duration(json_string_value(ex), &ms) || ms <= 0)
-					perr(p, "expires", "must be a positive ISO-8601 duration, or "
-							   "{\"var\":..., \"offset\":...}");
+					perr(p, "expires",
+					     "must be a positive ISO-8601 duration, or "
+					     "{\"var\":..., \"offset\":...}");
 			} else if (json_is_object(ex)) {
 				const char *var = json_str(ex, "var");
 				const char *off = json_str(ex, "offset");
 				if (!var || !check_path(var))
-					perr(p, "expires.var", "must name a variable holding a time");
+					perr(p, "expires.var",
+					     "must name a variable holding a time");
 				if (off && journey_duration(off, &ms))
 					perr(p, "expires.offset", "must be an ISO-8601 duration");
 			} else {
@@ -1133,10 +1140,11 @@ static void check_step(struct pctx *p, struct journey_step *s)
 	case JS_WEBHOOK: {
 		const json_t *to = json_object_get(j, "timeout");
 		if (to) {
-			if (!json_is_string(to) || journey_duration(json_string_value(to),
-								    &s->timeout_ms) ||
+			if (!json_is_string(to) ||
+			    journey_duration(json_string_value(to), &s->timeout_ms) ||
 			    s->timeout_ms <= 0)
-				perr(p, "timeout", "must be a positive ISO-8601 duration (\"P3D\")");
+				perr(p, "timeout",
+				     "must be a positive ISO-8601 duration (\"P3D\")");
 		} else if (s->type == JS_WEBHOOK) {
 			s->timeout_ms = 10000;
 		}
@@ -1152,7 +1160,8 @@ static void check_step(struct pctx *p, struct journey_step *s)
 			perr(p, "save", "must be a variable name (lower case, digits, _)");
 		if (s->type == JS_WEBHOOK) {
 			const char *url = json_str(j, "url");
-			if (!url || (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0))
+			if (!url ||
+			    (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0))
 				perr(p, "url", "must be an http(s) URL");
 			else
 				check_vars(p, "url", url);
@@ -1185,14 +1194,17 @@ static void check_step(struct pctx *p, struct journey_step *s)
 			if (!json_is_object(un))
 				perr(p, "until", "must be {\"var\":..., \"offset\":...}");
 			else if (!var || !check_path(var))
-				perr(p, "until.var", "must name a variable holding a time "
-						     "(event.starts_at)");
+				perr(p, "until.var",
+				     "must name a variable holding a time "
+				     "(event.starts_at)");
 			if (off && journey_duration(off, &ms))
-				perr(p, "until.offset", "must be an ISO-8601 duration (\"-PT24H\")");
-			if (at && (strlen(at) != 5 || at[2] != ':' || !isdigit((unsigned char)at[0]) ||
-				   !isdigit((unsigned char)at[1]) || !isdigit((unsigned char)at[3]) ||
-				   !isdigit((unsigned char)at[4]) || (at[0] - '0') * 10 + at[1] - '0' > 23 ||
-				   at[3] > '5'))
+				perr(p, "until.offset",
+				     "must be an ISO-8601 duration (\"-PT24H\")");
+			if (at &&
+			    (strlen(at) != 5 || at[2] != ':' || !isdigit((unsigned char)at[0]) ||
+			     !isdigit((unsigned char)at[1]) || !isdigit((unsigned char)at[3]) ||
+			     !isdigit((unsigned char)at[4]) ||
+			     (at[0] - '0') * 10 + at[1] - '0' > 23 || at[3] > '5'))
 				perr(p, "until.at", "must be a local time \"HH:MM\"");
 		}
 		const char *qh = json_str(j, "quiet_hours");
@@ -1212,7 +1224,8 @@ static void check_step(struct pctx *p, struct journey_step *s)
 		if (!br)
 			perr(p, "branches", "is required");
 		else
-			parse_branches(p, "branches", br, ON(JS_BRANCH), &s->branches, &s->nbranches);
+			parse_branches(p, "branches", br, ON(JS_BRANCH), &s->branches,
+				       &s->nbranches);
 		break;
 	}
 	case JS_SET_FIELD: {
@@ -1237,8 +1250,9 @@ static void check_step(struct pctx *p, struct journey_step *s)
 	case JS_CONSENT: {
 		const char *pu = json_str(j, "purpose");
 		if (!pu || policy_purpose_parse(pu) < 0)
-			perr(p, "purpose", "must be one of service, reminders, results, surveys, "
-					   "marketing");
+			perr(p, "purpose",
+			     "must be one of service, reminders, results, surveys, "
+			     "marketing");
 		const char *st = json_str(j, "status");
 		if (!st || (strcmp(st, "granted") != 0 && strcmp(st, "refused") != 0 &&
 			    strcmp(st, "withdrawn") != 0))
@@ -1332,9 +1346,9 @@ static json_t *build_graph(const struct journey_def *d)
 			add_edge(edges, d, s->if_past, "past");
 		if (s->type != JS_END)
 			add_edge(edges, d, s->next, "next");
-		json_array_append_new(steps, json_pack("{s:s, s:s, s:o}", "id", s->id, "type",
-						       journey_step_type_name(s->type), "edges",
-						       edges));
+		json_array_append_new(steps,
+				      json_pack("{s:s, s:s, s:o}", "id", s->id, "type",
+						journey_step_type_name(s->type), "edges", edges));
 	}
 	json_t *any = json_array();
 	for (int b = 0; b < d->nanytime; b++)
@@ -1352,7 +1366,8 @@ static void parse_triggers(struct pctx *p, const json_t *arr)
 	if (!arr)
 		return;
 	if (!json_is_array(arr) || json_array_size(arr) > JOURNEY_MAX_TRIGGERS) {
-		perr(p, "triggers", "must be an array of at most %d triggers", JOURNEY_MAX_TRIGGERS);
+		perr(p, "triggers", "must be an array of at most %d triggers",
+		     JOURNEY_MAX_TRIGGERS);
 		return;
 	}
 	size_t n = json_array_size(arr);
@@ -1448,9 +1463,11 @@ static void parse_langs(struct pctx *p, const json_t *root)
 }
 
 static const char *const journey_keys[] = {
-	"key",	     "name",	"description", "version",	"purpose", "languages",
-	"default_language", "interactive", "on_conflict", "subject", "cancel_on", "triggers",
-	"start",     "steps",	"anytime",     "note",		"tags",
+    "key",	   "name",	"description",	    "version",
+    "purpose",	   "languages", "default_language", "interactive",
+    "on_conflict", "subject",	"cancel_on",	    "triggers",
+    "start",	   "steps",	"anytime",	    "note",
+    "tags",
 };
 
 int journey_def_parse(json_t *root, struct journey_def **out, struct journey_def_errors *errs)
@@ -1489,11 +1506,11 @@ int journey_def_parse(json_t *root, struct journey_def **out, struct journey_def
 		perr(&p, "version", "must be a positive integer");
 	d->version = ver && json_is_integer(ver) ? (int)json_integer_value(ver) : 0;
 	if (!json_object_get(root, "purpose"))
-		perr(&p, "purpose", "is required: service, reminders, results, surveys or "
-				    "marketing (the policy checks it on every send)");
-	d->purpose = (enum policy_purpose)parse_purpose(&p, "purpose",
-						       json_object_get(root, "purpose"),
-						       POLICY_SERVICE);
+		perr(&p, "purpose",
+		     "is required: service, reminders, results, surveys or "
+		     "marketing (the policy checks it on every send)");
+	d->purpose = (enum policy_purpose)parse_purpose(
+	    &p, "purpose", json_object_get(root, "purpose"), POLICY_SERVICE);
 	const char *oc = json_str(root, "on_conflict");
 	d->conflict = JC_QUEUE;
 	if (json_object_get(root, "on_conflict")) {
@@ -1576,8 +1593,9 @@ int journey_def_parse(json_t *root, struct journey_def **out, struct journey_def
 				break;
 		if (t == JS_TYPE_COUNT_) {
 			p.step = s->id;
-			perr(&p, "type", "must be one of send, wait_reply, wait, branch, set_field, "
-					 "tag, untag, consent, set_var, webhook, handoff, start, end");
+			perr(&p, "type",
+			     "must be one of send, wait_reply, wait, branch, set_field, "
+			     "tag, untag, consent, set_var, webhook, handoff, start, end");
 			p.step = NULL;
 			s->type = JS_TYPE_COUNT_; /* checked no further */
 			continue;
@@ -1626,7 +1644,8 @@ int journey_def_parse(json_t *root, struct journey_def **out, struct journey_def
 			int l = loop_from(d, i, mark);
 			if (l >= 0) {
 				p.step = d->steps[l].id;
-				perr(&p, NULL, "loops back to itself without a wait step on the way");
+				perr(&p, NULL,
+				     "loops back to itself without a wait step on the way");
 				p.step = NULL;
 				break;
 			}
@@ -1878,12 +1897,16 @@ int journey_render(const char *text, const json_t *ctx, struct buf *out)
 			snprintf(val, sizeof val, "%s", json_is_true(v) ? "true" : "false");
 		if (filter) {
 			int64_t ms;
-			const char *zone = json_string_value(journey_ctx_get(ctx, "contact.time_zone"));
+			const char *zone =
+			    json_string_value(journey_ctx_get(ctx, "contact.time_zone"));
 			if (!zone || !*zone)
 				zone = json_string_value(journey_ctx_get(ctx, "org.time_zone"));
-			const char *lang = json_string_value(journey_ctx_get(ctx, "contact.language"));
-			int d = strncmp(filter, "date", 4) == 0 || strncmp(filter, "datetime", 8) == 0;
-			int t = strncmp(filter, "time", 4) == 0 || strncmp(filter, "datetime", 8) == 0;
+			const char *lang =
+			    json_string_value(journey_ctx_get(ctx, "contact.language"));
+			int d =
+			    strncmp(filter, "date", 4) == 0 || strncmp(filter, "datetime", 8) == 0;
+			int t =
+			    strncmp(filter, "time", 4) == 0 || strncmp(filter, "datetime", 8) == 0;
 			if ((d || t) && v && value_time(v, &ms) == 0) {
 				char f[256];
 				if (format_time(ms, zone, lang, d, t, f, sizeof f) == 0)
@@ -2113,8 +2136,8 @@ static json_t *build_interactive(const struct journey_def *d, const json_t *m, i
 			const json_t *x = json_array_get(bs, i);
 			json_t *reply = json_pack("{s:s}", "id", json_str_or(x, "id", ""));
 			set_text(reply, "title", d, json_object_get(x, "title"), lang, ctx);
-			json_array_append_new(btns, json_pack("{s:s, s:o}", "type", "reply", "reply",
-							      reply));
+			json_array_append_new(
+			    btns, json_pack("{s:s, s:o}", "type", "reply", "reply", reply));
 		}
 		json_object_set_new(action, "buttons", btns);
 	} else {
@@ -2150,8 +2173,8 @@ static json_t *build_params(const struct journey_def *d, const json_t *ps, const
 	json_t *out = json_array();
 	for (size_t i = 0; i < json_array_size(ps); i++) {
 		char *s = render_loc(d, json_array_get(ps, i), lang, ctx);
-		json_array_append_new(out, json_pack("{s:s, s:s}", "type", "text", "text",
-						     s && *s ? s : "-"));
+		json_array_append_new(
+		    out, json_pack("{s:s, s:s}", "type", "text", "text", s && *s ? s : "-"));
 		free(s);
 	}
 	return out;
@@ -2185,7 +2208,8 @@ static json_t *build_template(const struct journey_def *d, const json_t *t, cons
 			struct buf u;
 			buf_init(&u, JOURNEY_RENDER_MAX * 2);
 			journey_render(json_str_or(b, "url", ""), ctx, &u);
-			param = json_pack("{s:s, s:s}", "type", "text", "text", u.data ? u.data : "");
+			param =
+			    json_pack("{s:s, s:s}", "type", "text", "text", u.data ? u.data : "");
 			buf_release(&u);
 		}
 		json_array_append_new(comps, json_pack("{s:s, s:s, s:s, s:[o]}", "type", "button",
@@ -2260,14 +2284,15 @@ int journey_build_message(const struct journey_def *d, const struct journey_step
 		case MK_BUTTONS:
 		case MK_LIST:
 			json_object_set_new(req, "type", json_string("interactive"));
-			json_object_set_new(req, "interactive",
-					    build_interactive(d, m, sh->kind == MK_LIST, lang, ctx));
+			json_object_set_new(
+			    req, "interactive",
+			    build_interactive(d, m, sh->kind == MK_LIST, lang, ctx));
 			break;
 		case MK_LOCATION: {
-			json_t *loc = json_pack("{s:f, s:f}", "latitude",
-						coordinate(json_object_get(m, "latitude"), ctx),
-						"longitude",
-						coordinate(json_object_get(m, "longitude"), ctx));
+			json_t *loc =
+			    json_pack("{s:f, s:f}", "latitude",
+				      coordinate(json_object_get(m, "latitude"), ctx), "longitude",
+				      coordinate(json_object_get(m, "longitude"), ctx));
 			set_text(loc, "name", d, json_object_get(m, "name"), lang, ctx);
 			set_text(loc, "address", d, json_object_get(m, "address"), lang, ctx);
 			json_object_set_new(req, "type", json_string("location"));

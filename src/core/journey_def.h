@@ -43,17 +43,17 @@
 #include "core/policy.h"
 
 /* Limits: a bigger definition is refused with an error naming the field. */
-#define JOURNEY_KEY_MAX 64            /* bytes of the key: [a-z0-9_.-] */
-#define JOURNEY_STEP_ID_MAX 64        /* bytes of a step id: [A-Za-z0-9_.-] */
-#define JOURNEY_MAX_STEPS 200
-#define JOURNEY_MAX_BRANCHES 16       /* per step, and "anytime" */
-#define JOURNEY_MAX_TRIGGERS 16
-#define JOURNEY_MAX_WORDS 64          /* words or phrases of one branch or trigger */
-#define JOURNEY_MAX_LANGS 8
-#define JOURNEY_DEF_MAX_BYTES (512u * 1024)
-#define JOURNEY_MAX_ERRORS 64         /* problems collected before giving up */
+#define JOURNEY_KEY_MAX	       64 /* bytes of the key: [a-z0-9_.-] */
+#define JOURNEY_STEP_ID_MAX    64 /* bytes of a step id: [A-Za-z0-9_.-] */
+#define JOURNEY_MAX_STEPS      200
+#define JOURNEY_MAX_BRANCHES   16 /* per step, and "anytime" */
+#define JOURNEY_MAX_TRIGGERS   16
+#define JOURNEY_MAX_WORDS      64 /* words or phrases of one branch or trigger */
+#define JOURNEY_MAX_LANGS      8
+#define JOURNEY_DEF_MAX_BYTES  (512u * 1024)
+#define JOURNEY_MAX_ERRORS     64 /* problems collected before giving up */
 #define JOURNEY_COND_MAX_DEPTH 8
-#define JOURNEY_RENDER_MAX 8192       /* bytes of one rendered text */
+#define JOURNEY_RENDER_MAX     8192 /* bytes of one rendered text */
 
 /* The end of a journey, as a step index. */
 #define JOURNEY_END (-1)
@@ -64,21 +64,21 @@ enum journey_step_type {
 	JS_WAIT,       /* wait for a duration, or until a time from a date */
 	JS_BRANCH,     /* choose the next step by conditions on the context */
 	JS_SET_FIELD,  /* set a contact field */
-	JS_TAG,        /* add a tag to the contact */
+	JS_TAG,	       /* add a tag to the contact */
 	JS_UNTAG,      /* remove a tag */
 	JS_CONSENT,    /* record a consent (purpose, status) */
 	JS_SET_VAR,    /* set a run variable */
 	JS_WEBHOOK,    /* call an outbound webhook (HMAC-SHA256 signed); branches */
 	JS_HANDOFF,    /* hand the conversation to a human team */
 	JS_START,      /* start another journey for the same contact */
-	JS_END,        /* end the run */
+	JS_END,	       /* end the run */
 	JS_TYPE_COUNT_
 };
 
 enum journey_conflict {
 	JC_INTERRUPT = 0, /* end the contact's current interactive run, start this one */
-	JC_SKIP,          /* do not start while another interactive run is going */
-	JC_QUEUE,         /* start when the current interactive run ends */
+	JC_SKIP,	  /* do not start while another interactive run is going */
+	JC_QUEUE,	  /* start when the current interactive run ends */
 };
 
 /* What a branch matches. */
@@ -87,52 +87,52 @@ enum journey_match {
 	JM_LIST,       /* a list row id */
 	JM_WORDS,      /* words or phrases in the reply text (he/ru/en, folded) */
 	JM_PATTERN,    /* an ICU regular expression on the reply text (case-insensitive) */
-	JM_ANY,        /* any reply */
+	JM_ANY,	       /* any reply */
 	JM_TIMEOUT,    /* the wait's timeout passed */
-	JM_IF,         /* a condition on the context (branch steps) */
+	JM_IF,	       /* a condition on the context (branch steps) */
 	JM_ELSE,       /* nothing else matched */
-	JM_OK,         /* webhook: a 2xx answer */
+	JM_OK,	       /* webhook: a 2xx answer */
 	JM_STATUS,     /* webhook: an HTTP status in [status_lo, status_hi] */
 	JM_FAILED,     /* webhook: no answer (network, timeout) or any non-2xx */
 };
 
 struct journey_branch {
 	enum journey_match kind;
-	const char *value;   /* JM_BUTTON / JM_LIST: the id; JM_PATTERN: the pattern */
-	char **words;        /* JM_WORDS: folded phrases, words joined by one space */
+	const char *value; /* JM_BUTTON / JM_LIST: the id; JM_PATTERN: the pattern */
+	char **words;	   /* JM_WORDS: folded phrases, words joined by one space */
 	int nwords;
-	const json_t *cond;  /* JM_IF: the condition (borrowed from the root) */
+	const json_t *cond; /* JM_IF: the condition (borrowed from the root) */
 	int status_lo, status_hi;
-	int next;            /* step index or JOURNEY_END */
-	int negative;        /* counts as a negative reply for a campaign's guard */
+	int next;     /* step index or JOURNEY_END */
+	int negative; /* counts as a negative reply for a campaign's guard */
 	char label[JOURNEY_STEP_ID_MAX + 16]; /* for analytics: "button:rsvp.yes", "timeout" */
 };
 
 struct journey_step {
 	const char *id;
 	enum journey_step_type type;
-	const json_t *j;     /* the step object (borrowed from the root) */
-	int next;            /* the default successor, or JOURNEY_END */
-	int64_t timeout_ms;  /* wait_reply, webhook (0: none) */
-	int64_t for_ms;      /* wait: "for" */
-	int has_until;       /* wait: "until" */
-	int if_past;         /* wait: where to go when the time has passed (default next) */
-	int purpose;         /* send: enum policy_purpose (the journey's unless overridden) */
+	const json_t *j;    /* the step object (borrowed from the root) */
+	int next;	    /* the default successor, or JOURNEY_END */
+	int64_t timeout_ms; /* wait_reply, webhook (0: none) */
+	int64_t for_ms;	    /* wait: "for" */
+	int has_until;	    /* wait: "until" */
+	int if_past;	    /* wait: where to go when the time has passed (default next) */
+	int purpose;	    /* send: enum policy_purpose (the journey's unless overridden) */
 	int nbranches;
 	struct journey_branch *branches;
 };
 
 enum journey_trigger_kind {
-	JT_API = 0,      /* started through the API (always allowed; listed for clarity) */
-	JT_EVENT,        /* an event posted to /api/v1/events */
-	JT_KEYWORD,      /* the person wrote a keyword */
-	JT_NEW_CONTACT,  /* the first message of a new contact */
+	JT_API = 0,	/* started through the API (always allowed; listed for clarity) */
+	JT_EVENT,	/* an event posted to /api/v1/events */
+	JT_KEYWORD,	/* the person wrote a keyword */
+	JT_NEW_CONTACT, /* the first message of a new contact */
 };
 
 struct journey_trigger {
 	enum journey_trigger_kind kind;
-	const char *event;  /* JT_EVENT: "appointment.booked" */
-	char **words;       /* JT_KEYWORD: folded phrases */
+	const char *event; /* JT_EVENT: "appointment.booked" */
+	char **words;	   /* JT_KEYWORD: folded phrases */
 	int nwords;
 	const json_t *cond; /* optional condition on the context (NULL: none) */
 };
@@ -167,7 +167,7 @@ struct journey_def {
 
 struct journey_def_error {
 	char step[JOURNEY_STEP_ID_MAX + 1]; /* "" for the journey itself */
-	char field[128];                     /* "buttons[1].title"; "" when whole */
+	char field[128];		    /* "buttons[1].title"; "" when whole */
 	char message[256];
 };
 
@@ -231,9 +231,9 @@ int journey_cond_eval(const json_t *cond, const json_t *ctx, const struct policy
 
 /* Reply matching. What the person sent, as the engine sees it. */
 struct journey_reply {
-	const char *button;  /* button_reply id or template quick-reply payload */
-	const char *list;    /* list_reply id */
-	const char *text;    /* text body, or the tapped title */
+	const char *button; /* button_reply id or template quick-reply payload */
+	const char *list;   /* list_reply id */
+	const char *text;   /* text body, or the tapped title */
 };
 
 /* 1 when branch b (JM_BUTTON, JM_LIST, JM_WORDS, JM_PATTERN, JM_ANY) matches

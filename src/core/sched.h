@@ -39,11 +39,11 @@
 #include "store/store.h"
 
 #define SCHED_MAX_KINDS 16
-#define SCHED_KIND_MAX 32    /* bytes of a kind */
-#define SCHED_REF_MAX 64     /* bytes of a ref */
-#define SCHED_TAKE 256      /* due timers taken per round */
-#define SCHED_IDLE_MS 250    /* longest sleep when nothing is due sooner */
-#define SCHED_RETRY_MS 60000 /* a timer whose handler failed fires again after this */
+#define SCHED_KIND_MAX	32    /* bytes of a kind */
+#define SCHED_REF_MAX	64    /* bytes of a ref */
+#define SCHED_TAKE	256   /* due timers taken per round */
+#define SCHED_IDLE_MS	250   /* longest sleep when nothing is due sooner */
+#define SCHED_RETRY_MS	60000 /* a timer whose handler failed fires again after this */
 
 struct sched;
 
@@ -95,7 +95,7 @@ int64_t sched_offset(const struct sched *s);
 void sched_wake(struct sched *s);
 
 struct sched_stats {
-	uint64_t fired;   /* handlers that returned 0 */
+	uint64_t fired;	  /* handlers that returned 0 */
 	uint64_t failed;  /* handler failures (each pushed back) */
 	uint64_t batches; /* write transactions of batched timers */
 };

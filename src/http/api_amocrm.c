@@ -25,7 +25,7 @@
 #include "http/routes.h"
 #include "base/banned.h"
 
-#define AMOCRM_BODY_MAX (256u * 1024)
+#define AMOCRM_BODY_MAX	  (256u * 1024)
 #define AMOCRM_FIELDS_MAX 2000
 
 static int hexval(char c)
@@ -74,7 +74,8 @@ static json_t *form_parse(const char *body, size_t len)
 			if (++n > AMOCRM_FIELDS_MAX)
 				goto bad;
 			char *k = form_decode(body + i, eq - i);
-			char *v = form_decode(eq < end ? body + eq + 1 : "", eq < end ? end - eq - 1 : 0);
+			char *v =
+			    form_decode(eq < end ? body + eq + 1 : "", eq < end ? end - eq - 1 : 0);
 			json_t *js = v ? json_string(v) : NULL;
 			if (!k || !js || json_object_set_new(o, k, js) != 0) {
 				free(k);
@@ -103,8 +104,8 @@ static int amocrm_hook(void *ud, const struct http_request *req, struct http_res
 		form = form_parse(req->body ? req->body : "", req->body_len);
 	if (!json_is_object(form)) {
 		json_decref(form);
-		http_reply_error(resp, 400, "invalid_json",
-				 "the body must be amoCRM's form fields", "body");
+		http_reply_error(resp, 400, "invalid_json", "the body must be amoCRM's form fields",
+				 "body");
 		return 0;
 	}
 	json_t *out = NULL;
@@ -148,7 +149,7 @@ static int amocrm_setup(void *ud, const struct http_request *req, struct http_re
 }
 
 const struct http_route api_amocrm_routes[] = {
-	{"POST", "/api/v1/integrations/amocrm", amocrm_setup, 0},
-	{"POST", "/integrations/amocrm/{secret}", amocrm_hook, AMOCRM_BODY_MAX},
-	{NULL, NULL, NULL, 0},
+    {"POST", "/api/v1/integrations/amocrm", amocrm_setup, 0},
+    {"POST", "/integrations/amocrm/{secret}", amocrm_hook, AMOCRM_BODY_MAX},
+    {NULL, NULL, NULL, 0},
 };

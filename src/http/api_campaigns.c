@@ -27,7 +27,7 @@ static void reply_err(struct http_response *resp, int rc, const struct campaign_
 	}
 	int status = strcmp(e->code, "invalid_query") == 0 || strcmp(e->code, "invalid_json") == 0
 			 ? 400
-		     : rc == CW_ECONFLICT  ? 409
+		     : rc == CW_ECONFLICT ? 409
 		     : rc == CW_ENOTFOUND ? 404
 					  : 422;
 	http_reply_error(resp, status, e->code, e->message, e->field[0] ? e->field : NULL);
@@ -138,11 +138,11 @@ static int campaign_act(void *ud, const struct http_request *req, struct http_re
 }
 
 const struct http_route api_campaigns_routes[] = {
-	{"POST", "/api/v1/campaigns/preview", preview_post, 0},
-	{"POST", "/api/v1/campaigns", campaigns_post, 0},
-	{"GET", "/api/v1/campaigns", campaigns_list, 0},
-	{"GET", "/api/v1/campaigns/{id}", campaign_get, 0},
-	{"GET", "/api/v1/campaigns/{id}/stats", campaign_stats, 0},
-	{"POST", "/api/v1/campaigns/{id}/{action}", campaign_act, 0},
-	{NULL, NULL, NULL, 0},
+    {"POST", "/api/v1/campaigns/preview", preview_post, 0},
+    {"POST", "/api/v1/campaigns", campaigns_post, 0},
+    {"GET", "/api/v1/campaigns", campaigns_list, 0},
+    {"GET", "/api/v1/campaigns/{id}", campaign_get, 0},
+    {"GET", "/api/v1/campaigns/{id}/stats", campaign_stats, 0},
+    {"POST", "/api/v1/campaigns/{id}/{action}", campaign_act, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -63,13 +63,14 @@ static int event_cb(void *ud, const struct store_row *row)
 	const char *res = store_row_text(row, 7);
 	json_t *r = res ? json_loads(res, 0, NULL) : NULL;
 	json_array_append_new(
-	    ud, json_pack("{s:s, s:s, s:s, s:s*, s:s*, s:s*, s:s, s:o}", "id", store_row_text(row, 0),
-			  "type", store_row_text(row, 1), "source", store_row_text(row, 2), "external_id",
-			  store_row_text(row, 3), "contact_id", store_row_text(row, 4), "occurred_at",
-			  store_row_is_null(row, 5) ? NULL : time_format_iso(store_row_int(row, 5), a),
-			  "received_at", time_format_iso(store_row_int(row, 6), b), "runs",
-			  json_object_get(r, "runs") ? json_incref(json_object_get(r, "runs"))
-						     : json_array()));
+	    ud, json_pack(
+		    "{s:s, s:s, s:s, s:s*, s:s*, s:s*, s:s, s:o}", "id", store_row_text(row, 0),
+		    "type", store_row_text(row, 1), "source", store_row_text(row, 2), "external_id",
+		    store_row_text(row, 3), "contact_id", store_row_text(row, 4), "occurred_at",
+		    store_row_is_null(row, 5) ? NULL : time_format_iso(store_row_int(row, 5), a),
+		    "received_at", time_format_iso(store_row_int(row, 6), b), "runs",
+		    json_object_get(r, "runs") ? json_incref(json_object_get(r, "runs"))
+					       : json_array()));
 	json_decref(r);
 	return 0;
 }
@@ -92,7 +93,7 @@ static int events_list(void *ud, const struct http_request *req, struct http_res
 }
 
 const struct http_route api_events_routes[] = {
-	{"POST", "/api/v1/events", events_post_h, 0},
-	{"GET", "/api/v1/events", events_list, 0},
-	{NULL, NULL, NULL, 0},
+    {"POST", "/api/v1/events", events_post_h, 0},
+    {"GET", "/api/v1/events", events_list, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -40,21 +40,20 @@ static void reply_def_errors(struct http_response *resp, const struct journey_de
 	json_t *lines = json_array();
 	char line[600];
 	for (int i = 0; i < errs->n; i++)
-		json_array_append_new(lines,
-				      json_string(journey_def_error_format(&errs->e[i], line,
-									   sizeof line)));
+		json_array_append_new(
+		    lines, json_string(journey_def_error_format(&errs->e[i], line, sizeof line)));
 	const struct journey_def_error *first = errs->n ? &errs->e[0] : NULL;
 	char field[200] = "definition";
 	if (first && first->step[0])
-		snprintf(field, sizeof field, "steps.%s%s%s", first->step, first->field[0] ? "." : "",
-			 first->field);
+		snprintf(field, sizeof field, "steps.%s%s%s", first->step,
+			 first->field[0] ? "." : "", first->field);
 	else if (first && first->field[0])
 		snprintf(field, sizeof field, "%s", first->field);
-	json_t *body = json_pack("{s:{s:s, s:s, s:s}, s:o}", "error", "code", "invalid_field",
-				 "message",
-				 first ? journey_def_error_format(first, line, sizeof line)
-				       : "the definition is not valid",
-				 "field", field, "errors", lines);
+	json_t *body =
+	    json_pack("{s:{s:s, s:s, s:s}, s:o}", "error", "code", "invalid_field", "message",
+		      first ? journey_def_error_format(first, line, sizeof line)
+			    : "the definition is not valid",
+		      "field", field, "errors", lines);
 	http_reply_json(resp, 422, body);
 }
 
@@ -125,8 +124,9 @@ static int journeys_check(void *ud, const struct http_request *req, struct http_
 	else if (rc)
 		api_error(resp, rc, NULL, NULL);
 	else
-		http_reply_json(resp, 200, json_pack("{s:b, s:s, s:O}", "ok", 1, "key", d->key,
-						     "graph", d->graph));
+		http_reply_json(
+		    resp, 200,
+		    json_pack("{s:b, s:s, s:O}", "ok", 1, "key", d->key, "graph", d->graph));
 	journey_def_free(d);
 	free(errs);
 	json_decref(body);
@@ -140,7 +140,8 @@ struct kv_ctx {
 static int secret_tx(struct store_tx *tx, void *ud)
 {
 	struct kv_ctx *c = ud;
-	struct store_val a[] = {SV_TEXT(c->org_id), SV_TEXT(JOURNEY_SECRET_KEY), SV_TEXT(c->secret)};
+	struct store_val a[] = {SV_TEXT(c->org_id), SV_TEXT(JOURNEY_SECRET_KEY),
+				SV_TEXT(c->secret)};
 	return store_tx_exec(tx, "kv.set", a, 3, NULL);
 }
 
@@ -175,23 +176,22 @@ static int journey_get(void *ud, const struct http_request *req, struct http_res
 	json_t *out = NULL;
 	int rc = journey_get_json(app->journeys, who.org_id, http_param(req, "key"), version, &out);
 	if (rc)
-		return api_error(resp, rc, rc == CW_ENOTFOUND ? "no such journey (or version)" : NULL,
-				 NULL),
+		return api_error(resp, rc,
+				 rc == CW_ENOTFOUND ? "no such journey (or version)" : NULL, NULL),
 		       0;
 	http_reply_json(resp, 200, out);
 	return 0;
 }
 
 static const struct json_field start_schema[] = {
-	{"contact_id", JF_STRING, 0, 1, 64, NULL},
-	{"segment", JF_STRING, 0, 1, SEGMENT_MAX_QUERY, NULL},
-	{"vars", JF_OBJECT, 0, 0, 0, NULL},
-	{"number_id", JF_STRING, 0, 1, 64, NULL},
-	{NULL, 0, 0, 0, 0, NULL},
+    {"contact_id", JF_STRING, 0, 1, 64, NULL},
+    {"segment", JF_STRING, 0, 1, SEGMENT_MAX_QUERY, NULL},
+    {"vars", JF_OBJECT, 0, 0, 0, NULL},
+    {"number_id", JF_STRING, 0, 1, 64, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
 };
 
-static int journey_start_post(void *ud, const struct http_request *req,
-			      struct http_response *resp)
+static int journey_start_post(void *ud, const struct http_request *req, struct http_response *resp)
 {
 	struct app *app = ud;
 	struct apikey_principal who;
@@ -204,8 +204,8 @@ static int journey_start_post(void *ud, const struct http_request *req,
 	const char *contact = json_str(body, "contact_id");
 	const char *segment = json_str(body, "segment");
 	if (!!contact == !!segment) {
-		http_reply_error(resp, 422, "invalid_field",
-				 "give one of contact_id or segment", "contact_id");
+		http_reply_error(resp, 422, "invalid_field", "give one of contact_id or segment",
+				 "contact_id");
 		goto done;
 	}
 	if (segment) {
@@ -225,9 +225,10 @@ static int journey_start_post(void *ud, const struct http_request *req,
 		if (rc == 0)
 			http_reply_json(resp, 202, out);
 		else if (err.code[0])
-			http_reply_error(resp, strcmp(err.code, "invalid_query") == 0 ? 400
-					       : rc == CW_ECONFLICT			? 409
-					       : rc == CW_ENOTFOUND			? 404
+			http_reply_error(resp,
+					 strcmp(err.code, "invalid_query") == 0 ? 400
+					 : rc == CW_ECONFLICT			? 409
+					 : rc == CW_ENOTFOUND			? 404
 										: 422,
 					 err.code, err.message, err.field);
 		else
@@ -272,8 +273,8 @@ static int journey_status(void *ud, const struct http_request *req, struct http_
 	int rc = journey_set_status(app->journeys, who.org_id, http_param(req, "key"), status);
 	if (rc)
 		return api_error(resp, rc, NULL, NULL), 0;
-	http_reply_json(resp, 200, json_pack("{s:s, s:s}", "key", http_param(req, "key"), "status",
-					     status));
+	http_reply_json(resp, 200,
+			json_pack("{s:s, s:s}", "key", http_param(req, "key"), "status", status));
 	return 0;
 }
 
@@ -307,8 +308,7 @@ static int journey_stats(void *ud, const struct http_request *req, struct http_r
 	return 0;
 }
 
-static int journey_responses(void *ud, const struct http_request *req,
-			     struct http_response *resp)
+static int journey_responses(void *ud, const struct http_request *req, struct http_response *resp)
 {
 	struct app *app = ud;
 	struct apikey_principal who;
@@ -372,7 +372,8 @@ static int run_cancel(void *ud, const struct http_request *req, struct http_resp
 	snprintf(why, sizeof why, "cancelled by apikey:%s", who.key_id);
 	int rc = journey_cancel(app->journeys, who.org_id, http_param(req, "id"), why);
 	if (rc == CW_ECONFLICT)
-		return http_reply_error(resp, 409, "conflict", "the run has already ended", "id"), 0;
+		return http_reply_error(resp, 409, "conflict", "the run has already ended", "id"),
+		       0;
 	if (rc)
 		return api_error(resp, rc, rc == CW_ENOTFOUND ? "no such run" : NULL, NULL), 0;
 	json_t *out = NULL;
@@ -384,13 +385,12 @@ static int run_cancel(void *ud, const struct http_request *req, struct http_resp
 static int handoff_cb(void *ud, const struct store_row *row)
 {
 	char at[TIME_ISO_MAX];
-	json_array_append_new(ud, json_pack("{s:s, s:s, s:s*, s:s*, s:s, s:s*, s:s}", "id",
-					    store_row_text(row, 0), "contact_id",
-					    store_row_text(row, 1), "number_id",
-					    store_row_text(row, 2), "run_id", store_row_text(row, 3),
-					    "team", store_row_text(row, 4), "note",
-					    store_row_text(row, 5), "created_at",
-					    time_format_iso(store_row_int(row, 6), at)));
+	json_array_append_new(
+	    ud, json_pack("{s:s, s:s, s:s*, s:s*, s:s, s:s*, s:s}", "id", store_row_text(row, 0),
+			  "contact_id", store_row_text(row, 1), "number_id", store_row_text(row, 2),
+			  "run_id", store_row_text(row, 3), "team", store_row_text(row, 4), "note",
+			  store_row_text(row, 5), "created_at",
+			  time_format_iso(store_row_int(row, 6), at)));
 	return 0;
 }
 
@@ -443,8 +443,8 @@ static int clock_get(void *ud, const struct http_request *req, struct http_respo
 }
 
 static const struct json_field clock_schema[] = {
-	{"advance", JF_STRING, JF_REQUIRED, 2, 32, NULL},
-	{NULL, 0, 0, 0, 0, NULL},
+    {"advance", JF_STRING, JF_REQUIRED, 2, 32, NULL},
+    {NULL, 0, 0, 0, 0, NULL},
 };
 
 static int clock_post(void *ud, const struct http_request *req, struct http_response *resp)
@@ -472,23 +472,23 @@ static int clock_post(void *ud, const struct http_request *req, struct http_resp
 }
 
 const struct http_route api_journeys_routes[] = {
-	{"GET", "/api/v1/journeys", journeys_list, 0},
-	{"POST", "/api/v1/journeys", journeys_post, 0},
-	{"POST", "/api/v1/journeys/check", journeys_check, 0},
-	{"POST", "/api/v1/journeys/webhook-secret", webhook_secret, 0},
-	{"GET", "/api/v1/journeys/{key}", journey_get, 0},
-	{"POST", "/api/v1/journeys/{key}/start", journey_start_post, 0},
-	{"POST", "/api/v1/journeys/{key}/pause", journey_pause, 0},
-	{"POST", "/api/v1/journeys/{key}/resume", journey_resume, 0},
-	{"POST", "/api/v1/journeys/{key}/archive", journey_archive, 0},
-	{"GET", "/api/v1/journeys/{key}/stats", journey_stats, 0},
-	{"GET", "/api/v1/journeys/{key}/responses", journey_responses, 0},
-	{"GET", "/api/v1/journeys/{key}/runs", journey_runs, 0},
-	{"GET", "/api/v1/runs", all_runs, 0},
-	{"GET", "/api/v1/runs/{id}", run_get, 0},
-	{"POST", "/api/v1/runs/{id}/cancel", run_cancel, 0},
-	{"GET", "/api/v1/handoffs", handoffs_list, 0},
-	{"GET", "/api/v1/sandbox/clock", clock_get, 0},
-	{"POST", "/api/v1/sandbox/clock", clock_post, 0},
-	{NULL, NULL, NULL, 0},
+    {"GET", "/api/v1/journeys", journeys_list, 0},
+    {"POST", "/api/v1/journeys", journeys_post, 0},
+    {"POST", "/api/v1/journeys/check", journeys_check, 0},
+    {"POST", "/api/v1/journeys/webhook-secret", webhook_secret, 0},
+    {"GET", "/api/v1/journeys/{key}", journey_get, 0},
+    {"POST", "/api/v1/journeys/{key}/start", journey_start_post, 0},
+    {"POST", "/api/v1/journeys/{key}/pause", journey_pause, 0},
+    {"POST", "/api/v1/journeys/{key}/resume", journey_resume, 0},
+    {"POST", "/api/v1/journeys/{key}/archive", journey_archive, 0},
+    {"GET", "/api/v1/journeys/{key}/stats", journey_stats, 0},
+    {"GET", "/api/v1/journeys/{key}/responses", journey_responses, 0},
+    {"GET", "/api/v1/journeys/{key}/runs", journey_runs, 0},
+    {"GET", "/api/v1/runs", all_runs, 0},
+    {"GET", "/api/v1/runs/{id}", run_get, 0},
+    {"POST", "/api/v1/runs/{id}/cancel", run_cancel, 0},
+    {"GET", "/api/v1/handoffs", handoffs_list, 0},
+    {"GET", "/api/v1/sandbox/clock", clock_get, 0},
+    {"POST", "/api/v1/sandbox/clock", clock_post, 0},
+    {NULL, NULL, NULL, 0},
 };

@@ -56,8 +56,7 @@ static struct fx *fx_open(void)
 	ingest_add_inbound(f->ing, "optout", optout_on_inbound, NULL);
 	ingest_add_inbound(f->ing, "journeys", journey_on_inbound, f->je);
 	/* templates the library falls back on when the window is closed */
-	static const char three[] =
-		"[{\"type\":\"BODY\",\"text\":\"{{1}} on {{2}} at {{3}}\"}]";
+	static const char three[] = "[{\"type\":\"BODY\",\"text\":\"{{1}} on {{2}} at {{3}}\"}]";
 	sendenv_template(&f->env, "event_reminder", "en", "UTILITY", "APPROVED", three);
 	return f;
 }
@@ -106,8 +105,9 @@ static long long outbox_count(struct fx *f, const char *contact)
 /* The newest queued message's payload of a contact (new JSON). */
 static json_t *last_payload(struct fx *f, const char *contact)
 {
-	char *s = qt(f, "SELECT payload FROM outbox WHERE contact_id = '%s' "
-			"ORDER BY rowid DESC LIMIT 1",
+	char *s = qt(f,
+		     "SELECT payload FROM outbox WHERE contact_id = '%s' "
+		     "ORDER BY rowid DESC LIMIT 1",
 		     contact);
 	assert_non_null(s);
 	json_t *j = json_loads(s, 0, NULL);
@@ -137,13 +137,13 @@ static void inbound(struct fx *f, const char *wa_id, json_t *msg)
 	json_object_set_new(msg, "from", json_string(wa_id));
 	json_object_set_new(msg, "id", json_string(wamid));
 	json_object_set_new(msg, "timestamp", json_string(ts));
-	json_t *b = json_pack("{s:s, s:[{s:s, s:[{s:s, s:{s:s, s:{s:s, s:s}, s:[{s:{s:s}, s:s}],"
-			      " s:[o]}}]}]}",
-			      "object", "whatsapp_business_account", "entry", "id", "WABA1",
-			      "changes", "field", "messages", "value", "messaging_product",
-			      "whatsapp", "metadata", "display_phone_number", "97235550100",
-			      "phone_number_id", "PNID1", "contacts", "profile", "name", "Noa",
-			      "wa_id", wa_id, "messages", msg);
+	json_t *b =
+	    json_pack("{s:s, s:[{s:s, s:[{s:s, s:{s:s, s:{s:s, s:s}, s:[{s:{s:s}, s:s}],"
+		      " s:[o]}}]}]}",
+		      "object", "whatsapp_business_account", "entry", "id", "WABA1", "changes",
+		      "field", "messages", "value", "messaging_product", "whatsapp", "metadata",
+		      "display_phone_number", "97235550100", "phone_number_id", "PNID1", "contacts",
+		      "profile", "name", "Noa", "wa_id", wa_id, "messages", msg);
 	char *s = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
 	assert_int_equal(ingest_accept(f->ing, s, strlen(s), NULL, NULL), 0);
@@ -158,16 +158,16 @@ static void say(struct fx *f, const char *wa_id, const char *text)
 
 static void tap(struct fx *f, const char *wa_id, const char *id, const char *title)
 {
-	inbound(f, wa_id, json_pack("{s:s, s:{s:s, s:{s:s, s:s}}}", "type", "interactive",
-				    "interactive", "type", "button_reply", "button_reply", "id", id,
-				    "title", title));
+	inbound(f, wa_id,
+		json_pack("{s:s, s:{s:s, s:{s:s, s:s}}}", "type", "interactive", "interactive",
+			  "type", "button_reply", "button_reply", "id", id, "title", title));
 }
 
 static void pick(struct fx *f, const char *wa_id, const char *id, const char *title)
 {
-	inbound(f, wa_id, json_pack("{s:s, s:{s:s, s:{s:s, s:s}}}", "type", "interactive",
-				    "interactive", "type", "list_reply", "list_reply", "id", id,
-				    "title", title));
+	inbound(f, wa_id,
+		json_pack("{s:s, s:{s:s, s:{s:s, s:s}}}", "type", "interactive", "interactive",
+			  "type", "list_reply", "list_reply", "id", id, "title", title));
 }
 
 static json_t *load_def(const char *name)
@@ -216,8 +216,9 @@ static void start(struct fx *f, const char *key, const char *contact, json_t *va
 
 static char *run_state(struct fx *f, const char *run)
 {
-	return qt(f, "SELECT state || ':' || coalesce(wait_kind, '') || ':' || coalesce(step, '') "
-		     "FROM journey_runs WHERE id = '%s'",
+	return qt(f,
+		  "SELECT state || ':' || coalesce(wait_kind, '') || ':' || coalesce(step, '') "
+		  "FROM journey_runs WHERE id = '%s'",
 		  run);
 }
 
@@ -271,14 +272,15 @@ static void test_rsvp_yes(void **state)
 	assert_string_equal(
 	    json_string_value(json_path(p, "interactive.action.buttons.0.reply.id")), "rsvp.yes");
 	json_decref(p);
-	assert_int_equal(q(f, "SELECT count(*) FROM decisions WHERE contact_id = '%s' AND "
-			      "purpose = 'marketing' AND outcome = 'allow'",
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM decisions WHERE contact_id = '%s' AND "
+			   "purpose = 'marketing' AND outcome = 'allow'",
 			   c),
 			 1);
 	/* the timeout is a timer row, not a thread */
-	assert_int_equal(q(f, "SELECT due_at - 1795341600000 FROM timers WHERE ref = '%s'",
-			   r.run_id),
-			 3 * SENDENV_DAY);
+	assert_int_equal(
+	    q(f, "SELECT due_at - 1795341600000 FROM timers WHERE ref = '%s'", r.run_id),
+	    3 * SENDENV_DAY);
 
 	/* "I'll come": confirmation with the navigation link, then the location */
 	at(f, SENDENV_NOW + SENDENV_HOUR);
@@ -287,15 +289,17 @@ static void test_rsvp_yes(void **state)
 	p = last_payload(f, c);
 	assert_string_equal(json_string_value(json_object_get(p, "type")), "location");
 	json_decref(p);
-	char *conf = qt(f, "SELECT json_extract(payload, '$.text.body') FROM outbox WHERE "
-			   "contact_id = '%s' AND json_extract(payload, '$.type') = 'text'",
+	char *conf = qt(f,
+			"SELECT json_extract(payload, '$.text.body') FROM outbox WHERE "
+			"contact_id = '%s' AND json_extract(payload, '$.type') = 'text'",
 			c);
 	assert_non_null(strstr(conf, "https://maps.example/hall-a"));
 	assert_non_null(strstr(conf, "Parking is free."));
 	free(conf);
 	expect_state(f, r.run_id, "waiting:timer:wait_day_before");
-	assert_int_equal(q(f, "SELECT count(*) FROM contact_tags WHERE contact_id = '%s' AND "
-			      "tag = 'event-attending'",
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM contact_tags WHERE contact_id = '%s' AND "
+			   "tag = 'event-attending'",
 			   c),
 			 1);
 	/* the same webhook again (Meta retries): nothing more */
@@ -318,8 +322,9 @@ static void test_rsvp_yes(void **state)
 	assert_int_equal(outbox_count(f, c), 5);
 	expect_state(f, r.run_id, "done::reminder_two_hours");
 	/* reminders expire when the lecture starts */
-	assert_int_equal(q(f, "SELECT count(*) FROM outbox WHERE contact_id = '%s' AND "
-			      "expires_at = 1795600800000",
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM outbox WHERE contact_id = '%s' AND "
+			   "expires_at = 1795600800000",
 			   c),
 			 2);
 	/* nothing is left to fire */
@@ -337,7 +342,9 @@ static void test_rsvp_yes(void **state)
 		json_t *s = json_array_get(steps, i);
 		if (strcmp(json_string_value(json_object_get(s, "step")), "invite") == 0) {
 			found = 1;
-			assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "taps"), "rsvp.yes")), 1);
+			assert_int_equal(json_integer_value(json_object_get(
+					     json_object_get(s, "taps"), "rsvp.yes")),
+					 1);
 			assert_int_equal(json_integer_value(json_object_get(s, "replied")), 1);
 			assert_int_equal(json_integer_value(json_path(s, "decisions.allowed")), 1);
 			assert_int_equal(json_integer_value(json_object_get(s, "entered")), 1);
@@ -365,8 +372,9 @@ static void test_rsvp_no_answer_one_nudge(void **state)
 	assert_int_equal(fire(f), 1);
 	/* one gentle reminder (the window closed: the invite template is not
 	 * registered here, so policy refused it — recorded, not sent) */
-	assert_int_equal(q(f, "SELECT count(*) FROM journey_sends WHERE run_id = '%s' AND "
-			      "step = 'nudge'",
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM journey_sends WHERE run_id = '%s' AND "
+			   "step = 'nudge'",
 			   r.run_id),
 			 1);
 	expect_state(f, r.run_id, "waiting:reply:wait_answer_again");
@@ -407,13 +415,14 @@ static void test_stale_timer_and_retries(void **state)
 {
 	(void)state;
 	struct fx *f = fx_open();
-	save_text(f,
-		  "{\"key\":\"w\",\"purpose\":\"reminders\",\"steps\":["
-		  "{\"id\":\"pause\",\"type\":\"wait\",\"for\":\"PT1H\",\"quiet_hours\":\"ignore\"},"
-		  "{\"id\":\"hello\",\"type\":\"send\",\"message\":{\"type\":\"text\",\"text\":\"Hi\"}},"
-		  "{\"id\":\"again\",\"type\":\"wait\",\"for\":\"PT1H\",\"quiet_hours\":\"ignore\"},"
-		  "{\"id\":\"bye\",\"type\":\"send\",\"message\":{\"type\":\"text\",\"text\":\"Bye\"}}]}",
-		  1);
+	save_text(
+	    f,
+	    "{\"key\":\"w\",\"purpose\":\"reminders\",\"steps\":["
+	    "{\"id\":\"pause\",\"type\":\"wait\",\"for\":\"PT1H\",\"quiet_hours\":\"ignore\"},"
+	    "{\"id\":\"hello\",\"type\":\"send\",\"message\":{\"type\":\"text\",\"text\":\"Hi\"}},"
+	    "{\"id\":\"again\",\"type\":\"wait\",\"for\":\"PT1H\",\"quiet_hours\":\"ignore\"},"
+	    "{\"id\":\"bye\",\"type\":\"send\",\"message\":{\"type\":\"text\",\"text\":\"Bye\"}}]}",
+	    1);
 	const char *c = patient(f, "972521230001", "en");
 	struct journey_started r;
 	start(f, "w", c, NULL, &r);
@@ -454,15 +463,16 @@ static const char *ask_def(const char *key, const char *conflict, const char *te
 	static char buf[4][1024];
 	static int n;
 	char *b = buf[n++ % 4];
-	snprintf(b, 1024,
-		 "{\"key\":\"%s\",\"purpose\":\"service\",\"on_conflict\":\"%s\",\"steps\":["
-		 "{\"id\":\"ask\",\"type\":\"send\",\"message\":{\"type\":\"buttons\",\"body\":\"%s\","
-		 "\"buttons\":[{\"id\":\"%s.ok\",\"title\":\"OK\"}]}},"
-		 "{\"id\":\"wait\",\"type\":\"wait_reply\",\"timeout\":\"P1D\",\"branches\":["
-		 "{\"button\":\"%s.ok\",\"next\":\"thanks\"},{\"timeout\":true,\"next\":\"end\"}]},"
-		 "{\"id\":\"thanks\",\"type\":\"send\",\"message\":{\"type\":\"text\","
-		 "\"text\":\"%s done\"}}]}",
-		 key, conflict, text, key, key, text);
+	snprintf(
+	    b, 1024,
+	    "{\"key\":\"%s\",\"purpose\":\"service\",\"on_conflict\":\"%s\",\"steps\":["
+	    "{\"id\":\"ask\",\"type\":\"send\",\"message\":{\"type\":\"buttons\",\"body\":\"%s\","
+	    "\"buttons\":[{\"id\":\"%s.ok\",\"title\":\"OK\"}]}},"
+	    "{\"id\":\"wait\",\"type\":\"wait_reply\",\"timeout\":\"P1D\",\"branches\":["
+	    "{\"button\":\"%s.ok\",\"next\":\"thanks\"},{\"timeout\":true,\"next\":\"end\"}]},"
+	    "{\"id\":\"thanks\",\"type\":\"send\",\"message\":{\"type\":\"text\","
+	    "\"text\":\"%s done\"}}]}",
+	    key, conflict, text, key, key, text);
 	return b;
 }
 
@@ -546,8 +556,8 @@ static void test_versions(void **state)
 
 /* ---- events ---- */
 
-static void post(struct fx *f, const char *type, const char *ext, const char *contact,
-		 json_t *data, json_t **out)
+static void post(struct fx *f, const char *type, const char *ext, const char *contact, json_t *data,
+		 json_t **out)
 {
 	struct event_in in = {.org_id = f->env.db.org,
 			      .type = type,
@@ -602,8 +612,7 @@ static void test_events_subject_and_cancel(void **state)
 		       "2026-11-27T09:00:00Z", "doctor", "Dr. Cohen"),
 	     &res);
 	char r2[ID_SIZE];
-	snprintf(r2, sizeof r2, "%s",
-		 json_string_value(json_path(res, "runs.0.run_id")));
+	snprintf(r2, sizeof r2, "%s", json_string_value(json_path(res, "runs.0.run_id")));
 	json_decref(res);
 	expect_state(f, r1, "cancelled::day");
 	expect_state(f, r2, "waiting:timer:day");
@@ -621,8 +630,9 @@ static void test_events_subject_and_cancel(void **state)
 	assert_string_equal(json_string_value(json_path(res, "runs.0.state")), "cancelled");
 	json_decref(res);
 	expect_state(f, r2, "cancelled::day");
-	assert_int_equal(q(f, "SELECT count(*) FROM journey_runs WHERE contact_id = '%s' AND "
-			      "state = 'waiting'",
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM journey_runs WHERE contact_id = '%s' AND "
+			   "state = 'waiting'",
 			   c),
 			 1);
 	at(f, 1795597200000LL + SENDENV_MIN);
@@ -647,9 +657,10 @@ static void test_results_by_consent_and_category(void **state)
 	char *t = last_text(f, with);
 	assert_non_null(strstr(t, "https://results.example/s/abc"));
 	free(t);
-	assert_int_equal(q(f, "SELECT count(*) FROM decisions WHERE contact_id = '%s' AND "
-			      "purpose = 'results' AND outcome = 'allow' AND "
-			      "result_category = 'lipids'",
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM decisions WHERE contact_id = '%s' AND "
+			   "purpose = 'results' AND outcome = 'allow' AND "
+			   "result_category = 'lipids'",
 			   with),
 			 1);
 	post(f, "result.ready", "r2", without,
@@ -680,13 +691,14 @@ static void test_wait_shifted_out_of_quiet_hours(void **state)
 {
 	(void)state;
 	struct fx *f = fx_open();
-	save_text(f,
-		  "{\"key\":\"early\",\"purpose\":\"reminders\",\"steps\":["
-		  "{\"id\":\"w\",\"type\":\"wait\",\"until\":{\"var\":\"vars.at\"}},"
-		  "{\"id\":\"w2\",\"type\":\"wait\",\"until\":{\"var\":\"vars.at\",\"offset\":\"P1D\","
-		  "\"at\":\"10:00\"}},"
-		  "{\"id\":\"s\",\"type\":\"send\",\"message\":{\"type\":\"text\",\"text\":\"x\"}}]}",
-		  1);
+	save_text(
+	    f,
+	    "{\"key\":\"early\",\"purpose\":\"reminders\",\"steps\":["
+	    "{\"id\":\"w\",\"type\":\"wait\",\"until\":{\"var\":\"vars.at\"}},"
+	    "{\"id\":\"w2\",\"type\":\"wait\",\"until\":{\"var\":\"vars.at\",\"offset\":\"P1D\","
+	    "\"at\":\"10:00\"}},"
+	    "{\"id\":\"s\",\"type\":\"send\",\"message\":{\"type\":\"text\",\"text\":\"x\"}}]}",
+	    1);
 	const char *c = patient(f, "972521230008", "en");
 	struct journey_started r;
 	/* 04:00Z is 06:00 in Jerusalem: moved to 08:00 there, 06:00Z */
@@ -708,13 +720,14 @@ static void test_keyword_and_new_contact(void **state)
 	(void)state;
 	struct fx *f = fx_open();
 	save(f, load_def("consent_first"), 1);
-	save_text(f,
-		  "{\"key\":\"lecture_info\",\"purpose\":\"service\",\"languages\":[\"en\",\"he\"],"
-		  "\"triggers\":[{\"type\":\"keyword\",\"words\":{\"en\":[\"lecture\"],"
-		  "\"he\":[\"הרצאה\"]}}],"
-		  "\"steps\":[{\"id\":\"info\",\"type\":\"send\",\"message\":{\"type\":\"text\","
-		  "\"text\":{\"en\":\"The lecture is on Wednesday.\",\"he\":\"ההרצאה ביום רביעי.\"}}}]}",
-		  1);
+	save_text(
+	    f,
+	    "{\"key\":\"lecture_info\",\"purpose\":\"service\",\"languages\":[\"en\",\"he\"],"
+	    "\"triggers\":[{\"type\":\"keyword\",\"words\":{\"en\":[\"lecture\"],"
+	    "\"he\":[\"הרצאה\"]}}],"
+	    "\"steps\":[{\"id\":\"info\",\"type\":\"send\",\"message\":{\"type\":\"text\","
+	    "\"text\":{\"en\":\"The lecture is on Wednesday.\",\"he\":\"ההרצאה ביום רביעי.\"}}}]}",
+	    1);
 	/* a new person's first message: consent first */
 	say(f, "972521230009", "hello");
 	char *cid = qt(f, "SELECT id FROM contacts WHERE wa_id = '%s'", "972521230009");
@@ -726,16 +739,21 @@ static void test_keyword_and_new_contact(void **state)
 	json_decref(p);
 	/* refusing records a refusal for every purpose */
 	tap(f, "972521230009", "consent.no", "No, thanks");
-	assert_int_equal(q(f, "SELECT count(*) FROM consent_current WHERE contact_id = '%s' AND "
-			      "status = 'refused'",
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM consent_current WHERE contact_id = '%s' AND "
+			   "status = 'refused'",
 			   cid),
 			 5);
 	assert_int_equal(outbox_count(f, cid), 2); /* the one acknowledgement */
 	/* and nothing business-initiated goes any more */
 	json_t *body = json_pack("{s:s, s:{s:s}}", "type", "text", "text", "body", "Promo!");
-	struct send_request rq = {.org_id = f->env.db.org, .contact_id = cid,
-				  .purpose = POLICY_MARKETING, .payload = body, .producer = "t",
-				  .idem_key = "after-refusal", .priority = -1};
+	struct send_request rq = {.org_id = f->env.db.org,
+				  .contact_id = cid,
+				  .purpose = POLICY_MARKETING,
+				  .payload = body,
+				  .producer = "t",
+				  .idem_key = "after-refusal",
+				  .priority = -1};
 	struct send_result sr;
 	assert_int_equal(send_submit(f->env.db.st, &rq, &sr), 0);
 	assert_int_equal(sr.decision.reason, POLICY_R_CONSENT_REFUSED);
@@ -771,8 +789,8 @@ static void test_feedback_responses(void **state)
 	say(f, "972521230010", "Very kind nurse");
 	pick(f, "972521230011", "2", "2 – poor");
 	json_t *agg = NULL;
-	assert_int_equal(journey_responses_json(f->env.db.st, f->env.db.org, "visit_feedback", &agg),
-			 0);
+	assert_int_equal(
+	    journey_responses_json(f->env.db.st, f->env.db.org, "visit_feedback", &agg), 0);
 	assert_int_equal(json_integer_value(json_path(agg, "rating.count")), 2);
 	assert_true(fabs(json_real_value(json_path(agg, "rating.average")) - 3.5) < 1e-9);
 	assert_int_equal(json_integer_value(json_path(agg, "rating.distribution.5")), 1);
@@ -791,16 +809,17 @@ static void test_webhook_failed_branch(void **state)
 {
 	(void)state;
 	struct fx *f = fx_open();
-	save_text(f,
-		  "{\"key\":\"hook\",\"purpose\":\"service\",\"steps\":["
-		  "{\"id\":\"call\",\"type\":\"webhook\",\"url\":\"http://127.0.0.1:1/crm\","
-		  "\"timeout\":\"PT2S\",\"save\":\"crm\",\"body\":{\"who\":\"{{contact.phone}}\"},"
-		  "\"branches\":[{\"ok\":true,\"next\":\"good\"},{\"failed\":true,\"next\":\"bad\"}]},"
-		  "{\"id\":\"good\",\"type\":\"send\",\"message\":{\"type\":\"text\",\"text\":\"ok\"},"
-		  "\"next\":\"end\"},"
-		  "{\"id\":\"bad\",\"type\":\"send\",\"message\":{\"type\":\"text\","
-		  "\"text\":\"CRM said {{vars.crm.status}}\"}}]}",
-		  1);
+	save_text(
+	    f,
+	    "{\"key\":\"hook\",\"purpose\":\"service\",\"steps\":["
+	    "{\"id\":\"call\",\"type\":\"webhook\",\"url\":\"http://127.0.0.1:1/crm\","
+	    "\"timeout\":\"PT2S\",\"save\":\"crm\",\"body\":{\"who\":\"{{contact.phone}}\"},"
+	    "\"branches\":[{\"ok\":true,\"next\":\"good\"},{\"failed\":true,\"next\":\"bad\"}]},"
+	    "{\"id\":\"good\",\"type\":\"send\",\"message\":{\"type\":\"text\",\"text\":\"ok\"},"
+	    "\"next\":\"end\"},"
+	    "{\"id\":\"bad\",\"type\":\"send\",\"message\":{\"type\":\"text\","
+	    "\"text\":\"CRM said {{vars.crm.status}}\"}}]}",
+	    1);
 	const char *c = patient(f, "972521230012", "en");
 	struct journey_started r;
 	start(f, "hook", c, NULL, &r);
@@ -817,16 +836,17 @@ static void test_webhook_failed_branch(void **state)
 
 static void campaign_journey(struct fx *f)
 {
-	save_text(f,
-		  "{\"key\":\"promo\",\"purpose\":\"marketing\",\"steps\":["
-		  "{\"id\":\"offer\",\"type\":\"send\",\"message\":{\"type\":\"buttons\",\"body\":\"Flu "
-		  "shots are here\",\"buttons\":[{\"id\":\"p.yes\",\"title\":\"Book\"},"
-		  "{\"id\":\"p.no\",\"title\":\"Never again\"}]}},"
-		  "{\"id\":\"w\",\"type\":\"wait_reply\",\"timeout\":\"P2D\",\"branches\":["
-		  "{\"button\":\"p.yes\",\"next\":\"end\"},"
-		  "{\"button\":\"p.no\",\"next\":\"end\",\"negative\":true},"
-		  "{\"timeout\":true,\"next\":\"end\"}]}]}",
-		  1);
+	save_text(
+	    f,
+	    "{\"key\":\"promo\",\"purpose\":\"marketing\",\"steps\":["
+	    "{\"id\":\"offer\",\"type\":\"send\",\"message\":{\"type\":\"buttons\",\"body\":\"Flu "
+	    "shots are here\",\"buttons\":[{\"id\":\"p.yes\",\"title\":\"Book\"},"
+	    "{\"id\":\"p.no\",\"title\":\"Never again\"}]}},"
+	    "{\"id\":\"w\",\"type\":\"wait_reply\",\"timeout\":\"P2D\",\"branches\":["
+	    "{\"button\":\"p.yes\",\"next\":\"end\"},"
+	    "{\"button\":\"p.no\",\"next\":\"end\",\"negative\":true},"
+	    "{\"timeout\":true,\"next\":\"end\"}]}]}",
+	    1);
 }
 
 static void make_audience(struct fx *f, int n, const char *prefix, char ids[][ID_SIZE])
@@ -885,8 +905,8 @@ static void test_campaign_canary_and_guard(void **state)
 	json_decref(campaign(f, "{\"journey\":\"promo\",\"segment\":\"*\"}", CW_ECONFLICT, &err));
 	assert_string_equal(err.field, "confirm.everyone");
 	/* a bad query names its column */
-	json_decref(campaign(f, "{\"journey\":\"promo\",\"segment\":\"tga = flu\"}", CW_EPARSE,
-			     &err));
+	json_decref(
+	    campaign(f, "{\"journey\":\"promo\",\"segment\":\"tga = flu\"}", CW_EPARSE, &err));
 	assert_string_equal(err.code, "invalid_query");
 
 	json_t *c = campaign(f,
@@ -908,11 +928,12 @@ static void test_campaign_canary_and_guard(void **state)
 	/* two of those who got the offer say "never again" */
 	for (int i = 0; i < 2; i++) {
 		char sql[512];
-		snprintf(sql, sizeof sql,
-			 "SELECT c.wa_id FROM journey_sends s JOIN contacts c ON c.id = s.contact_id "
-			 "WHERE s.campaign_id = '%s' AND s.message_id IS NOT NULL "
-			 "ORDER BY c.wa_id LIMIT 1 OFFSET %d",
-			 id, i);
+		snprintf(
+		    sql, sizeof sql,
+		    "SELECT c.wa_id FROM journey_sends s JOIN contacts c ON c.id = s.contact_id "
+		    "WHERE s.campaign_id = '%s' AND s.message_id IS NOT NULL "
+		    "ORDER BY c.wa_id LIMIT 1 OFFSET %d",
+		    id, i);
 		char *wa = testdb_text(&f->env.db, sql);
 		assert_non_null(wa);
 		tap(f, wa, "p.no", "Never again");
@@ -941,8 +962,9 @@ static void test_campaign_canary_and_guard(void **state)
 	json_decref(o);
 	assert_int_equal(campaign_action(f->camp, f->env.db.org, id, "pause", &o, &err),
 			 CW_ECONFLICT);
-	assert_int_equal(q(f, "SELECT count(*) FROM journey_runs WHERE campaign_id = '%s' AND "
-			      "state IN ('queued','running','waiting')",
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM journey_runs WHERE campaign_id = '%s' AND "
+			   "state IN ('queued','running','waiting')",
 			   id),
 			 0);
 	fx_close(f);
@@ -981,8 +1003,9 @@ static void test_campaign_rolls_out(void **state)
 	assert_string_equal(phase, "done");
 	free(phase);
 	/* every contact once */
-	assert_int_equal(q(f, "SELECT count(DISTINCT contact_id) FROM journey_runs WHERE "
-			      "campaign_id = '%s'",
+	assert_int_equal(q(f,
+			   "SELECT count(DISTINCT contact_id) FROM journey_runs WHERE "
+			   "campaign_id = '%s'",
 			   id),
 			 30);
 	assert_int_equal(q(f, "SELECT count(*) FROM journey_runs WHERE campaign_id = '%s'", id),
@@ -1009,7 +1032,8 @@ static void test_load_library(void **state)
 	assert_int_equal(n, 10);
 	/* loading again changes nothing: the same versions */
 	assert_int_equal(journey_load_dir(f->je, f->env.db.org, dir, &n), 0);
-	assert_int_equal(q(f, "SELECT count(*) FROM journeys WHERE org_id = '%s'", f->env.db.org), 10);
+	assert_int_equal(q(f, "SELECT count(*) FROM journeys WHERE org_id = '%s'", f->env.db.org),
+			 10);
 	json_t *l = NULL;
 	assert_int_equal(journey_list_json(f->je, f->env.db.org, &l), 0);
 	assert_int_equal(json_array_size(json_object_get(l, "items")), 10);
@@ -1021,21 +1045,21 @@ static void test_load_library(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rsvp_yes),
-		cmocka_unit_test(test_rsvp_no_answer_one_nudge),
-		cmocka_unit_test(test_rsvp_no_then_silence),
-		cmocka_unit_test(test_stale_timer_and_retries),
-		cmocka_unit_test(test_conflicts),
-		cmocka_unit_test(test_versions),
-		cmocka_unit_test(test_events_subject_and_cancel),
-		cmocka_unit_test(test_results_by_consent_and_category),
-		cmocka_unit_test(test_wait_shifted_out_of_quiet_hours),
-		cmocka_unit_test(test_keyword_and_new_contact),
-		cmocka_unit_test(test_feedback_responses),
-		cmocka_unit_test(test_webhook_failed_branch),
-		cmocka_unit_test(test_campaign_canary_and_guard),
-		cmocka_unit_test(test_campaign_rolls_out),
-		cmocka_unit_test(test_load_library),
+	    cmocka_unit_test(test_rsvp_yes),
+	    cmocka_unit_test(test_rsvp_no_answer_one_nudge),
+	    cmocka_unit_test(test_rsvp_no_then_silence),
+	    cmocka_unit_test(test_stale_timer_and_retries),
+	    cmocka_unit_test(test_conflicts),
+	    cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_events_subject_and_cancel),
+	    cmocka_unit_test(test_results_by_consent_and_category),
+	    cmocka_unit_test(test_wait_shifted_out_of_quiet_hours),
+	    cmocka_unit_test(test_keyword_and_new_contact),
+	    cmocka_unit_test(test_feedback_responses),
+	    cmocka_unit_test(test_webhook_failed_branch),
+	    cmocka_unit_test(test_campaign_canary_and_guard),
+	    cmocka_unit_test(test_campaign_rolls_out),
+	    cmocka_unit_test(test_load_library),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	time_thread_release();

@@ -62,8 +62,9 @@ static void test_library_parses(void **state)
 		if (rc) {
 			char line[600];
 			for (int i = 0; i < errs.n; i++)
-				print_error("%s: %s\n", e->d_name,
-					    journey_def_error_format(&errs.e[i], line, sizeof line));
+				print_error(
+				    "%s: %s\n", e->d_name,
+				    journey_def_error_format(&errs.e[i], line, sizeof line));
 		}
 		assert_int_equal(rc, 0);
 		/* the library is in Hebrew, Russian and English */
@@ -82,16 +83,16 @@ static void test_library_parses(void **state)
 
 /* A small valid journey that the error cases below break one way each. */
 static const char *base_journey =
-	"{\"key\":\"t\",\"purpose\":\"marketing\",\"languages\":[\"he\",\"en\"],"
-	"\"steps\":["
-	"{\"id\":\"invite\",\"type\":\"send\",\"message\":{\"type\":\"buttons\","
-	"  \"body\":{\"he\":\"שלום\",\"en\":\"Hello {{contact.first_name}}\"},"
-	"  \"buttons\":[{\"id\":\"yes\",\"title\":{\"he\":\"כן\",\"en\":\"Yes\"}},"
-	"              {\"id\":\"no\",\"title\":{\"he\":\"לא\",\"en\":\"No\"}}]}},"
-	"{\"id\":\"wait\",\"type\":\"wait_reply\",\"timeout\":\"P2D\",\"branches\":["
-	"  {\"button\":\"yes\",\"next\":\"thanks\"},{\"timeout\":true,\"next\":\"end\"}]},"
-	"{\"id\":\"thanks\",\"type\":\"send\",\"message\":{\"type\":\"text\",\"text\":\"Thanks\"}}"
-	"]}";
+    "{\"key\":\"t\",\"purpose\":\"marketing\",\"languages\":[\"he\",\"en\"],"
+    "\"steps\":["
+    "{\"id\":\"invite\",\"type\":\"send\",\"message\":{\"type\":\"buttons\","
+    "  \"body\":{\"he\":\"שלום\",\"en\":\"Hello {{contact.first_name}}\"},"
+    "  \"buttons\":[{\"id\":\"yes\",\"title\":{\"he\":\"כן\",\"en\":\"Yes\"}},"
+    "              {\"id\":\"no\",\"title\":{\"he\":\"לא\",\"en\":\"No\"}}]}},"
+    "{\"id\":\"wait\",\"type\":\"wait_reply\",\"timeout\":\"P2D\",\"branches\":["
+    "  {\"button\":\"yes\",\"next\":\"thanks\"},{\"timeout\":true,\"next\":\"end\"}]},"
+    "{\"id\":\"thanks\",\"type\":\"send\",\"message\":{\"type\":\"text\",\"text\":\"Thanks\"}}"
+    "]}";
 
 static json_t *base(void)
 {
@@ -118,8 +119,8 @@ static void expect_error(json_t *j, const char *want)
 	}
 	if (!found) {
 		for (int i = 0; i < errs.n; i++)
-			print_error("got: %s\n", journey_def_error_format(&errs.e[i], line,
-									  sizeof line));
+			print_error("got: %s\n",
+				    journey_def_error_format(&errs.e[i], line, sizeof line));
 		fail_msg("no error containing: %s", want);
 	}
 }
@@ -164,9 +165,8 @@ static void test_error_long_button_title(void **state)
 {
 	(void)state;
 	json_t *j = base();
-	json_t *b = json_array_get(json_object_get(json_object_get(step(j, 0), "message"),
-						   "buttons"),
-				   1);
+	json_t *b =
+	    json_array_get(json_object_get(json_object_get(step(j, 0), "message"), "buttons"), 1);
 	json_object_set_new(json_object_get(b, "title"), "en",
 			    json_string("Twenty-one characters"));
 	expect_error(j, "step \"invite\": buttons[1].title: longer than 20 characters in \"en\"");
@@ -177,11 +177,9 @@ static void test_error_hebrew_title_counts_letters(void **state)
 	(void)state;
 	/* 20 Hebrew letters are 40 bytes but only 20 characters: fine */
 	json_t *j = base();
-	json_t *b = json_array_get(json_object_get(json_object_get(step(j, 0), "message"),
-						   "buttons"),
-				   0);
-	json_object_set_new(json_object_get(b, "title"), "he",
-			    json_string("אבגדהוזחטיכלמנסעפצקר"));
+	json_t *b =
+	    json_array_get(json_object_get(json_object_get(step(j, 0), "message"), "buttons"), 0);
+	json_object_set_new(json_object_get(b, "title"), "he", json_string("אבגדהוזחטיכלמנסעפצקר"));
 	struct journey_def *d = NULL;
 	assert_int_equal(journey_def_parse(j, &d, NULL), 0);
 	journey_def_free(d);
@@ -290,9 +288,9 @@ static void test_error_pattern_and_condition(void **state)
 			      json_pack("{s:s, s:s}", "pattern", "(unclosed", "next", "thanks"));
 	expect_error(j, "step \"wait\": branches[0].pattern: not a valid pattern");
 	j = base();
-	json_t *s = json_pack("{s:s, s:s, s:[{s:{s:s, s:s}, s:s}]}", "id", "check", "type",
-			      "branch", "branches", "if", "var", "contact.language", "like", "he",
-			      "next", "end");
+	json_t *s =
+	    json_pack("{s:s, s:s, s:[{s:{s:s, s:s}, s:s}]}", "id", "check", "type", "branch",
+		      "branches", "if", "var", "contact.language", "like", "he", "next", "end");
 	json_array_append_new(json_object_get(j, "steps"), s);
 	expect_error(j, "step \"check\": branches[0].if.like: unknown operator");
 }
@@ -347,11 +345,10 @@ static json_t *ctx(void)
 			 " s:{s:s}}",
 			 "contact", "first_name", "Noa", "name", "Noa Levi", "language", "ru",
 			 "time_zone", "Asia/Jerusalem", "fields", "radiation", "completed",
-			 "consent", "results", "granted", "tags", "vip",
-			 "event", "starts_at", "2026-11-24T16:00:00Z", "category", "oncology/breast",
-			 "amount", 120, "type", "appointment.booked",
-			 "vars", "event_name", "he", "הרצאה", "ru", "Лекция", "en", "Lecture",
-			 "org", "time_zone", "UTC");
+			 "consent", "results", "granted", "tags", "vip", "event", "starts_at",
+			 "2026-11-24T16:00:00Z", "category", "oncology/breast", "amount", 120,
+			 "type", "appointment.booked", "vars", "event_name", "he", "הרצאה", "ru",
+			 "Лекция", "en", "Lecture", "org", "time_zone", "UTC");
 }
 
 static char *render(const char *text, const json_t *c)
@@ -366,8 +363,9 @@ static void test_render(void **state)
 {
 	(void)state;
 	json_t *c = ctx();
-	char *s = render("Hi {{ contact.first_name }}, {{event.amount}} ₪ {{contact.fields.radiation|upper}}",
-			 c);
+	char *s = render(
+	    "Hi {{ contact.first_name }}, {{event.amount}} ₪ {{contact.fields.radiation|upper}}",
+	    c);
 	assert_string_equal(s, "Hi Noa, 120 ₪ COMPLETED");
 	free(s);
 	s = render("[{{contact.fields.none|default:friend}}][{{vars.missing}}]", c);
@@ -406,7 +404,8 @@ static void test_conditions(void **state)
 	assert_true(eval("{\"var\":\"contact.consent.marketing\",\"exists\":false}", c));
 	assert_true(eval("{\"var\":\"event.amount\",\"gt\":100}", c));
 	assert_false(eval("{\"var\":\"event.amount\",\"lt\":100}", c));
-	assert_true(eval("{\"var\":\"event.amount\",\"eq\":\"120\"}", c)); /* CRMs send ids both ways */
+	assert_true(
+	    eval("{\"var\":\"event.amount\",\"eq\":\"120\"}", c)); /* CRMs send ids both ways */
 	assert_true(eval("{\"var\":\"event.starts_at\",\"gte\":\"2026-11-24T00:00:00Z\"}", c));
 	assert_true(eval("{\"var\":\"contact.language\",\"in\":[\"he\",\"ru\"]}", c));
 	assert_true(eval("{\"var\":\"contact.tags\",\"contains\":\"vip\"}", c));
@@ -425,14 +424,17 @@ static void test_reply_matching(void **state)
 {
 	(void)state;
 	const char *def =
-		"{\"key\":\"m\",\"purpose\":\"service\",\"steps\":["
-		"{\"id\":\"ask\",\"type\":\"send\",\"message\":{\"type\":\"list\",\"body\":\"Pick\","
-		"  \"button\":\"Times\",\"sections\":[{\"rows\":[{\"id\":\"am\",\"title\":\"Morning\"}]}]}},"
-		"{\"id\":\"w\",\"type\":\"wait_reply\",\"branches\":["
-		"  {\"list_row\":\"am\",\"next\":\"end\"},"
-		"  {\"words\":{\"ru\":[\"не смогу\"],\"he\":[\"לא אוכל\"],\"en\":[\"can't\"]},\"next\":\"end\"},"
-		"  {\"pattern\":\"^\\\\s*[1-5]\\\\s*$\",\"next\":\"end\"},"
-		"  {\"any\":true,\"next\":\"end\"}]}]}";
+	    "{\"key\":\"m\",\"purpose\":\"service\",\"steps\":["
+	    "{\"id\":\"ask\",\"type\":\"send\",\"message\":{\"type\":\"list\",\"body\":\"Pick\","
+	    "  "
+	    "\"button\":\"Times\",\"sections\":[{\"rows\":[{\"id\":\"am\",\"title\":\"Morning\"}]}]"
+	    "}},"
+	    "{\"id\":\"w\",\"type\":\"wait_reply\",\"branches\":["
+	    "  {\"list_row\":\"am\",\"next\":\"end\"},"
+	    "  {\"words\":{\"ru\":[\"не смогу\"],\"he\":[\"לא "
+	    "אוכל\"],\"en\":[\"can't\"]},\"next\":\"end\"},"
+	    "  {\"pattern\":\"^\\\\s*[1-5]\\\\s*$\",\"next\":\"end\"},"
+	    "  {\"any\":true,\"next\":\"end\"}]}]}";
 	struct journey_def *d = NULL;
 	struct journey_def_errors errs;
 	int rc = journey_def_parse_text(def, strlen(def), &d, &errs);
@@ -485,7 +487,8 @@ static void test_build_message(void **state)
 			    "Hello Noa");
 	json_t *btns = json_path(req, "interactive.action.buttons");
 	assert_int_equal(json_array_size(btns), 2);
-	assert_string_equal(json_string_value(json_path(json_array_get(btns, 1), "reply.id")), "no");
+	assert_string_equal(json_string_value(json_path(json_array_get(btns, 1), "reply.id")),
+			    "no");
 	json_decref(req);
 	/* a language the journey lacks falls back to its default (he) */
 	assert_string_equal(journey_def_lang(d, "ru"), "he");
@@ -503,9 +506,9 @@ static void test_build_message(void **state)
 	buf_release(&t);
 	json_decref(req);
 	/* no template on this step */
-	assert_int_equal(journey_build_message(d, &d->steps[0], 1, "en", c, "1", &req, err,
-					       sizeof err),
-			 CW_EINVAL);
+	assert_int_equal(
+	    journey_build_message(d, &d->steps[0], 1, "en", c, "1", &req, err, sizeof err),
+	    CW_EINVAL);
 	journey_def_free(d);
 	json_decref(c);
 }
@@ -514,41 +517,40 @@ static void test_build_template_and_location(void **state)
 {
 	(void)state;
 	const char *def =
-		"{\"key\":\"tl\",\"purpose\":\"reminders\",\"steps\":["
-		"{\"id\":\"t\",\"type\":\"send\",\"template\":{\"name\":\"appt_reminder\","
-		"  \"language\":{\"en\":\"en_US\"},\"params\":[\"{{contact.first_name}}\",\"{{event.starts_at|time}}\"],"
-		"  \"buttons\":[{\"index\":0,\"payload\":\"confirm\"}]}},"
-		"{\"id\":\"loc\",\"type\":\"send\",\"message\":{\"type\":\"location\","
-		"  \"latitude\":\"{{vars.lat}}\",\"longitude\":34.78,\"name\":\"Clinic\"}}]}";
+	    "{\"key\":\"tl\",\"purpose\":\"reminders\",\"steps\":["
+	    "{\"id\":\"t\",\"type\":\"send\",\"template\":{\"name\":\"appt_reminder\","
+	    "  "
+	    "\"language\":{\"en\":\"en_US\"},\"params\":[\"{{contact.first_name}}\",\"{{event."
+	    "starts_at|time}}\"],"
+	    "  \"buttons\":[{\"index\":0,\"payload\":\"confirm\"}]}},"
+	    "{\"id\":\"loc\",\"type\":\"send\",\"message\":{\"type\":\"location\","
+	    "  \"latitude\":\"{{vars.lat}}\",\"longitude\":34.78,\"name\":\"Clinic\"}}]}";
 	struct journey_def *d = NULL;
 	assert_int_equal(journey_def_parse_text(def, strlen(def), &d, NULL), 0);
 	json_t *c = ctx();
 	json_object_set_new(json_object_get(c, "vars"), "lat", json_string("32.08"));
 	json_t *req = NULL;
 	char err[200];
-	assert_int_equal(journey_build_message(d, &d->steps[0], 1, "en", c, "1", &req, err,
-					       sizeof err),
-			 0);
+	assert_int_equal(
+	    journey_build_message(d, &d->steps[0], 1, "en", c, "1", &req, err, sizeof err), 0);
 	assert_string_equal(json_string_value(json_path(req, "template.language.code")), "en_US");
 	json_t *comps = json_path(req, "template.components");
 	assert_int_equal(json_array_size(comps), 2);
-	assert_string_equal(json_string_value(json_path(json_array_get(comps, 0),
-							"parameters.1.text")),
-			    "18:00");
-	assert_string_equal(json_string_value(json_path(json_array_get(comps, 1),
-							"parameters.0.payload")),
-			    "confirm");
+	assert_string_equal(
+	    json_string_value(json_path(json_array_get(comps, 0), "parameters.1.text")), "18:00");
+	assert_string_equal(
+	    json_string_value(json_path(json_array_get(comps, 1), "parameters.0.payload")),
+	    "confirm");
 	json_decref(req);
-	assert_int_equal(journey_build_message(d, &d->steps[1], 0, "en", c, "1", &req, err,
-					       sizeof err),
-			 0);
+	assert_int_equal(
+	    journey_build_message(d, &d->steps[1], 0, "en", c, "1", &req, err, sizeof err), 0);
 	assert_true(json_number_value(json_path(req, "location.latitude")) > 32.0);
 	json_decref(req);
 	/* a variable that is not a number breaks the Cloud API's limits */
 	json_object_set_new(json_object_get(c, "vars"), "lat", json_string("north"));
-	assert_int_equal(journey_build_message(d, &d->steps[1], 0, "en", c, "1", &req, err,
-					       sizeof err),
-			 CW_EINVAL);
+	assert_int_equal(
+	    journey_build_message(d, &d->steps[1], 0, "en", c, "1", &req, err, sizeof err),
+	    CW_EINVAL);
 	assert_non_null(strstr(err, "latitude"));
 	journey_def_free(d);
 	json_decref(c);
@@ -570,29 +572,29 @@ static void test_durations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_library_parses),
-		cmocka_unit_test(test_base_is_valid),
-		cmocka_unit_test(test_error_long_button_title),
-		cmocka_unit_test(test_error_hebrew_title_counts_letters),
-		cmocka_unit_test(test_error_missing_language),
-		cmocka_unit_test(test_error_purpose),
-		cmocka_unit_test(test_error_next_unknown),
-		cmocka_unit_test(test_error_button_not_offered),
-		cmocka_unit_test(test_error_duration),
-		cmocka_unit_test(test_error_unknown_field_and_type),
-		cmocka_unit_test(test_error_duplicate_step),
-		cmocka_unit_test(test_error_variable),
-		cmocka_unit_test(test_error_pattern_and_condition),
-		cmocka_unit_test(test_error_loop_without_wait),
-		cmocka_unit_test(test_error_branch_kind_for_step),
-		cmocka_unit_test(test_error_triggers),
-		cmocka_unit_test(test_error_json_syntax),
-		cmocka_unit_test(test_render),
-		cmocka_unit_test(test_conditions),
-		cmocka_unit_test(test_reply_matching),
-		cmocka_unit_test(test_build_message),
-		cmocka_unit_test(test_build_template_and_location),
-		cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_library_parses),
+	    cmocka_unit_test(test_base_is_valid),
+	    cmocka_unit_test(test_error_long_button_title),
+	    cmocka_unit_test(test_error_hebrew_title_counts_letters),
+	    cmocka_unit_test(test_error_missing_language),
+	    cmocka_unit_test(test_error_purpose),
+	    cmocka_unit_test(test_error_next_unknown),
+	    cmocka_unit_test(test_error_button_not_offered),
+	    cmocka_unit_test(test_error_duration),
+	    cmocka_unit_test(test_error_unknown_field_and_type),
+	    cmocka_unit_test(test_error_duplicate_step),
+	    cmocka_unit_test(test_error_variable),
+	    cmocka_unit_test(test_error_pattern_and_condition),
+	    cmocka_unit_test(test_error_loop_without_wait),
+	    cmocka_unit_test(test_error_branch_kind_for_step),
+	    cmocka_unit_test(test_error_triggers),
+	    cmocka_unit_test(test_error_json_syntax),
+	    cmocka_unit_test(test_render),
+	    cmocka_unit_test(test_conditions),
+	    cmocka_unit_test(test_reply_matching),
+	    cmocka_unit_test(test_build_message),
+	    cmocka_unit_test(test_build_template_and_location),
+	    cmocka_unit_test(test_durations),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	time_thread_release();
