@@ -353,9 +353,39 @@ void time_thread_release(void)
 	tcache = NULL;
 }
 
+/* Zones whose rules changed after the zone data ICU carries on some systems
+ * (Debian 12's ICU 72 has 2022e): Kazakhstan moved to one zone, UTC+5, on
+ * 2024-03-01 (tzdata 2024a). With older data these ids are read as a zone
+ * that has had today's rules all along, so every time from now on is right;
+ * only instants before the change come out an hour off, and carewire sends
+ * nothing into the past. With 2024a or newer nothing is substituted. */
+static const struct {
+	const char *zone, *today;
+} stale_zones[] = {
+	{"Asia/Almaty", "Asia/Aqtobe"},
+	{"Asia/Qostanay", "Asia/Aqtobe"},
+};
+
+static const char *zone_current(const char *zone)
+{
+	static int old = -1; /* racy but idempotent: every thread computes the same */
+	if (old < 0) {
+		UErrorCode st = U_ZERO_ERROR;
+		const char *v = ucal_getTZDataVersion(&st);
+		old = U_SUCCESS(st) && v && strcmp(v, "2024a") < 0;
+	}
+	if (!old || !zone)
+		return zone;
+	for (size_t i = 0; i < sizeof stale_zones / sizeof stale_zones[0]; i++)
+		if (strcmp(zone, stale_zones[i].zone) == 0)
+			return stale_zones[i].today;
+	return zone;
+}
+
 /* A zone id as ICU takes it; refuses what cannot be an IANA id. */
 static int zone_uchars(const char *zone, UChar out[ZONE_ID_MAX], int32_t *len)
 {
+	zone = zone_current(zone);
 	size_t n = zone ? strnlen(zone, ZONE_ID_MAX) : 0;
 	if (n == 0 || n >= ZONE_ID_MAX)
 		return -1;
