@@ -26,18 +26,22 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/time.h"
 #include "core/org.h"
 #include "core/outbox.h"
+#include "core/policy.h"
+#include "core/send.h"
 #include "core/template.h"
 #include "wa/client.h"
 #include "wa/errors.h"
@@ -63,6 +67,13 @@
 #define DISPATCH_RESULTS_KICK 64 /* results that wake the keeper early */
 #define DISPATCH_SENDER_IDLE_MS 10
 #define DISPATCH_ROUND_RETRIES 3
+/* A row whose not_before is later than its created_at by more than this was
+ * not queued for sending at once (policy deferred it): when its latest
+ * decision is a deferral, policy decides again at claim time. */
+#define DISPATCH_RECHECK_SLACK_MS 1000
+/* The shortest wait of a row policy defers again (should policy name no
+ * time, or one already past). */
+#define DISPATCH_REDEFER_MIN_MS 60000
 #define DISPATCH_TO_MAX 32
 
 enum job_result { JR_NONE = 0, JR_SENT, JR_FAILED, JR_EXPIRED, JR_PAIR, JR_RELEASE };
@@ -79,6 +90,7 @@ struct job {
 	int attempts;
 	int prio;
 	int64_t expires_at; /* 0: never */
+	int64_t due_at;     /* the row's not_before when claimed (kept on a release) */
 	int64_t sent_ms;    /* when its request started (the pair table's time) */
 	json_t *payload;
 	char to[DISPATCH_TO_MAX];
@@ -145,7 +157,7 @@ struct dispatch {
 	int64_t *pair_at;
 
 	_Atomic uint64_t claimed, requests, sent, retried, deferred, failed, cancelled, expired,
-		reclaimed;
+		reclaimed, rechecked;
 };
 
 /* ---- small pieces ---- */
@@ -619,12 +631,15 @@ static void reload_numbers(struct dispatch *d, int64_t now)
 
 struct claimed_row {
 	char id[ID_SIZE];
+	char org_id[ID_SIZE];
 	char purpose[16];
 	char *payload;
 	int64_t expires_at;
+	int64_t not_before;
 	int attempts;
 	char consent[16];
 	int erased;
+	int recheck; /* deferred by policy and come due: policy decides again */
 };
 
 #define CLAIM_ROWS_MAX DISPATCH_QUEUE_MAX
@@ -642,6 +657,8 @@ static int claim_cb(void *ud, const struct store_row *row)
 	struct claimed_row *c = &b->rows[b->n++];
 	const char *s = store_row_text(row, 0);
 	snprintf(c->id, sizeof c->id, "%s", s ? s : "");
+	s = store_row_text(row, 1);
+	snprintf(c->org_id, sizeof c->org_id, "%s", s ? s : "");
 	s = store_row_text(row, 3);
 	snprintf(c->purpose, sizeof c->purpose, "%s", s ? s : "");
 	s = store_row_text(row, 4);
@@ -651,6 +668,9 @@ static int claim_cb(void *ud, const struct store_row *row)
 	s = store_row_text(row, 7);
 	snprintf(c->consent, sizeof c->consent, "%s", s ? s : "");
 	c->erased = !store_row_is_null(row, 8);
+	c->not_before = store_row_int(row, 9);
+	s = store_row_text(row, 10);
+	c->recheck = 0 && s;
 	return 0;
 }
 
@@ -678,7 +698,8 @@ struct round {
 	struct id_list *ids;
 	int64_t now;
 	/* counted on success only */
-	uint64_t sent, retried, deferred, failed, cancelled, expired, claimed, reclaimed;
+	uint64_t sent, retried, deferred, failed, cancelled, expired, claimed, reclaimed,
+		rechecked;
 };
 
 static struct need *need_of(struct round *r, const struct dnum *n)
@@ -729,7 +750,8 @@ static int apply_result(struct round *r, struct store_tx *tx, struct job *j)
 		int pair = j->res == JR_PAIR;
 		struct store_val a[] = {SV_TEXT(j->id),
 					SV_TEXT(pair ? "deferred" : "queued"),
-					SV_INT(pair ? j->not_before : r->now),
+					/* a released row keeps its place */
+					SV_INT(pair ? j->not_before : j->due_at),
 					SV_NULL,
 					SV_TEXT(pair ? "held: one message per person per 6 s" : NULL),
 					SV_INT(r->now),
@@ -746,9 +768,72 @@ static int apply_result(struct round *r, struct store_tx *tx, struct job *j)
 	return rc;
 }
 
-/* Claims up to nd->want due rows of one number: transactional first. A row
- * whose contact withdrew or refused consent for its purpose since it was
- * queued, or was erased, is cancelled; one past its useful time expires. */
+/* Asks policy again about row c, deferred by policy and now due
+ * (send_recheck_tx(), which stores the new decision): allow sets *go; defer
+ * puts the row back to "deferred" until the decision's time (or expires it
+ * when that is too late); deny cancels it with the reason, which the
+ * messages row shows. */
+static int recheck_row(struct round *r, struct store_tx *tx, const struct claimed_row *c, int *go)
+{
+	char title[POLICY_MESSAGE_MAX + 64];
+	struct policy_decision dec;
+	json_t *body = json_loads(c->payload, 0, NULL);
+	*go = 0;
+	if (!body) {
+		*go = 1; /* the job path fails it: the column is CHECKed json_valid */
+		return 0;
+	}
+	int rc = send_recheck_tx(tx, c->org_id, c->id, body, r->now, &dec);
+	json_decref(body);
+	if (rc == CW_ENOTFOUND || rc == CW_EINVAL || rc == CW_EINTERNAL) {
+		/* Nothing was written: the contact or the organisation is gone.
+		 * Nothing goes without a decision. */
+		snprintf(title, sizeof title, "policy could not decide again: %s",
+			 cw_strerror(rc));
+		r->cancelled++;
+		return outbox_finish_tx(tx, c->id, c->attempts, "cancelled", title, r->now, NULL);
+	}
+	if (rc)
+		return rc;
+	r->rechecked++;
+	switch (dec.outcome) {
+	case POLICY_ALLOW:
+		*go = 1;
+		return 0;
+	case POLICY_DEFER: {
+		int64_t until = dec.until > r->now ? dec.until : r->now + DISPATCH_REDEFER_MIN_MS;
+		if (c->expires_at && until >= c->expires_at) {
+			r->expired++;
+			return outbox_finish_tx(tx, c->id, c->attempts, "expired",
+						"deferred by policy past its useful time", r->now,
+						NULL);
+		}
+		snprintf(title, sizeof title, "deferred again by policy: %s",
+			 policy_reason_code(dec.reason));
+		/* Not an attempt: the claim's count is taken back. */
+		struct store_val a[] = {SV_TEXT(c->id), SV_TEXT("deferred"), SV_INT(until),
+					SV_NULL,	SV_TEXT(title),	     SV_INT(r->now),
+					SV_INT(0),	SV_INT(-1),	     SV_INT(c->attempts)};
+		r->deferred++;
+		return store_tx_exec(tx, "outbox.retry", a, 9, NULL);
+	}
+	case POLICY_DENY:
+	default:
+		snprintf(title, sizeof title, "%s: %s", policy_reason_code(dec.reason),
+			 dec.message);
+		r->cancelled++;
+		return outbox_finish_tx(tx, c->id, c->attempts, "cancelled", title, r->now, NULL);
+	}
+}
+
+/* Claims up to nd->want due rows of one number: transactional first.
+ *
+ * What was decided when a row was queued is checked again here, in the
+ * claim's transaction. A row policy deferred (quiet hours, tier budget) gets
+ * a whole new decision (recheck_row()). Every other row — queued to go at
+ * once, or waiting for a retry after it was allowed — gets the cheap check:
+ * a row whose contact withdrew or refused consent for its purpose since, or
+ * was erased, is cancelled. A row past its useful time expires. */
 static int claim_number(struct round *r, struct store_tx *tx, struct need *nd)
 {
 	struct claim_buf *b = r->claim;
@@ -756,8 +841,9 @@ static int claim_number(struct round *r, struct store_tx *tx, struct need *nd)
 	for (int prio = 0; prio < 2 && nd->got < nd->want; prio++) {
 		b->n = 0;
 		struct store_val a[] = {SV_TEXT(nd->num->id), SV_INT(prio), SV_INT(r->now),
-					SV_INT(nd->want - nd->got)};
-		rc = store_tx_query(tx, "outbox.claim", a, 4, claim_cb, b);
+					SV_INT(nd->want - nd->got),
+					SV_INT(DISPATCH_RECHECK_SLACK_MS)};
+		rc = store_tx_query(tx, "outbox.claim", a, 5, claim_cb, b);
 		if (rc < 0)
 			goto fail;
 		rc = 0;
@@ -766,7 +852,11 @@ static int claim_number(struct round *r, struct store_tx *tx, struct need *nd)
 			struct claimed_row *c = &b->rows[i];
 			int refused = strcmp(c->consent, "withdrawn") == 0 ||
 				      strcmp(c->consent, "refused") == 0;
-			if (c->erased || (refused && strcmp(c->purpose, "service") != 0)) {
+			int expired = c->expires_at && c->expires_at <= r->now;
+			int go = 0;
+			if (c->recheck && !expired) {
+				rc = recheck_row(r, tx, c, &go);
+			} else if (c->erased || (refused && strcmp(c->purpose, "service") != 0)) {
 				char why[96];
 				snprintf(why, sizeof why, "%s",
 					 c->erased ? "the contact was erased"
@@ -775,11 +865,14 @@ static int claim_number(struct round *r, struct store_tx *tx, struct need *nd)
 				rc = outbox_finish_tx(tx, c->id, c->attempts, "cancelled", why,
 						      r->now, NULL);
 				r->cancelled++;
-			} else if (c->expires_at && c->expires_at <= r->now) {
+			} else if (expired) {
 				rc = outbox_finish_tx(tx, c->id, c->attempts, "expired",
 						      "not sent before it expired", r->now, NULL);
 				r->expired++;
 			} else {
+				go = 1;
+			}
+			if (go && !rc) {
 				struct job *j = xcalloc(1, sizeof *j);
 				j->d = r->d;
 				j->num = nd->num;
@@ -787,6 +880,7 @@ static int claim_number(struct round *r, struct store_tx *tx, struct need *nd)
 				j->attempts = c->attempts;
 				j->prio = prio;
 				j->expires_at = c->expires_at;
+				j->due_at = c->not_before;
 				j->payload = json_loads(c->payload, 0, NULL);
 				const char *to = json_str(j->payload, "to");
 				snprintf(j->to, sizeof j->to, "%s", to ? to : "");
@@ -897,7 +991,7 @@ static int round_fn(struct store_tx *tx, void *ud)
 static void round_reset_counts(struct round *r)
 {
 	r->sent = r->retried = r->deferred = r->failed = r->cancelled = r->expired = 0;
-	r->claimed = r->reclaimed = 0;
+	r->claimed = r->reclaimed = r->rechecked = 0;
 	r->reclaim_more = 0;
 	for (int i = 0; i < r->nneeds; i++) {
 		struct need *nd = &r->needs[i];
@@ -1035,6 +1129,7 @@ static void *keeper_main(void *arg)
 				atomic_fetch_add(&d->expired, r->expired);
 				atomic_fetch_add(&d->claimed, r->claimed);
 				atomic_fetch_add(&d->reclaimed, r->reclaimed);
+				atomic_fetch_add(&d->rechecked, r->rechecked);
 				fifo_free(&r->results);
 				pthread_mutex_lock(&d->mu);
 				for (int i = 0; i < r->nneeds; i++) {
@@ -1221,11 +1316,108 @@ void dispatch_get_stats(struct dispatch *d, struct dispatch_stats *out)
 	out->cancelled = atomic_load(&d->cancelled);
 	out->expired = atomic_load(&d->expired);
 	out->reclaimed = atomic_load(&d->reclaimed);
+	out->rechecked = atomic_load(&d->rechecked);
 	pthread_mutex_lock(&d->mu);
 	out->inflight = d->inflight;
 	for (int i = 0; i < d->nnums; i++)
 		out->queued += d->nums[i]->q[0].n + d->nums[i]->q[1].n;
 	pthread_mutex_unlock(&d->mu);
+}
+
+/* ---- /metrics ---- */
+
+/* The counters of struct dispatch_stats, as Prometheus exports them. */
+static const struct {
+	const char *name;
+	const char *help;
+	size_t off;
+} metric_counters[] = {
+	{"claimed", "Outbox rows taken for sending.", offsetof(struct dispatch_stats, claimed)},
+	{"requests", "Requests made to the Cloud API, retries included.",
+	 offsetof(struct dispatch_stats, requests)},
+	{"sent", "Messages the Cloud API accepted.", offsetof(struct dispatch_stats, sent)},
+	{"retried", "Failed sends queued again (back-off, fallback template, pause).",
+	 offsetof(struct dispatch_stats, retried)},
+	{"deferred", "Messages held for a recipient or deferred again by policy.",
+	 offsetof(struct dispatch_stats, deferred)},
+	{"failed", "Messages failed for good.", offsetof(struct dispatch_stats, failed)},
+	{"cancelled", "Messages denied when they came due (consent, erasure, policy).",
+	 offsetof(struct dispatch_stats, cancelled)},
+	{"expired", "Messages not sent before their useful time.",
+	 offsetof(struct dispatch_stats, expired)},
+	{"reclaimed", "Rows left sending by a crash and queued again.",
+	 offsetof(struct dispatch_stats, reclaimed)},
+	{"rechecked", "Deferred messages policy decided on again when they came due.",
+	 offsetof(struct dispatch_stats, rechecked)},
+};
+
+struct num_gauge {
+	char id[ID_SIZE];
+	int paused;
+	double rate;
+};
+
+int dispatch_metrics(struct dispatch *d, struct buf *out)
+{
+	if (!d)
+		return 0;
+	struct dispatch_stats st;
+	dispatch_get_stats(d, &st);
+	int rc = 0;
+	for (size_t i = 0; i < sizeof metric_counters / sizeof metric_counters[0] && !rc; i++) {
+		uint64_t v;
+		memcpy(&v, (const char *)&st + metric_counters[i].off, sizeof v);
+		rc = buf_printf(out,
+				"# HELP carewire_dispatch_%s_total %s\n"
+				"# TYPE carewire_dispatch_%s_total counter\n"
+				"carewire_dispatch_%s_total %llu\n",
+				metric_counters[i].name, metric_counters[i].help,
+				metric_counters[i].name, metric_counters[i].name,
+				(unsigned long long)v);
+	}
+	if (!rc)
+		rc = buf_printf(out,
+				"# HELP carewire_dispatch_inflight Requests running now.\n"
+				"# TYPE carewire_dispatch_inflight gauge\n"
+				"carewire_dispatch_inflight %d\n"
+				"# HELP carewire_dispatch_queued Claimed rows waiting for a token.\n"
+				"# TYPE carewire_dispatch_queued gauge\n"
+				"carewire_dispatch_queued %d\n",
+				st.inflight, st.queued);
+	if (rc)
+		return rc;
+
+	/* A copy under the lock; printed after it. */
+	struct num_gauge *g = NULL;
+	int n = 0;
+	int64_t now = time_now_ms();
+	pthread_mutex_lock(&d->mu);
+	if (d->nnums > 0) {
+		g = xcalloc((size_t)d->nnums, sizeof *g);
+		for (n = 0; n < d->nnums; n++) {
+			const struct dnum *x = d->nums[n];
+			snprintf(g[n].id, sizeof g[n].id, "%s", x->id);
+			g[n].paused = x->paused || !x->usable;
+			g[n].rate = (double)x->rate *
+				    (x->slow_until_ms > now ? DISPATCH_SLOW_FACTOR : 1.0);
+		}
+	}
+	pthread_mutex_unlock(&d->mu);
+	rc = buf_puts(out, "# HELP carewire_dispatch_number_paused 1 while nothing is sent from "
+			   "the number (paused, or no usable token).\n"
+			   "# TYPE carewire_dispatch_number_paused gauge\n");
+	for (int i = 0; i < n && !rc; i++)
+		rc = buf_printf(out, "carewire_dispatch_number_paused{number=\"%s\"} %d\n", g[i].id,
+				g[i].paused);
+	if (!rc)
+		rc = buf_puts(out, "# HELP carewire_dispatch_number_rate Messages a second the "
+				   "number may send now.\n"
+				   "# TYPE carewire_dispatch_number_rate gauge\n");
+	for (int i = 0; i < n && !rc; i++)
+		rc = buf_printf(out, "carewire_dispatch_number_rate{number=\"%s\"} %g\n", g[i].id,
+				g[i].rate);
+	free(g);
+	return rc;
 }
 
 void dispatch_free(struct dispatch *d)

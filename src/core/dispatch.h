@@ -54,15 +54,28 @@ struct dispatch_stats {
 	uint64_t requests;  /* requests made (retries included) */
 	uint64_t sent;      /* accepted by the Cloud API */
 	uint64_t retried;   /* failed and queued again (back-off, fallback, pause) */
-	uint64_t deferred;  /* held for one recipient (pair limit, 131049) */
+	uint64_t deferred;  /* held for one recipient (pair limit, 131049), or deferred
+			       again by policy when it came due */
 	uint64_t failed;    /* failed for good */
-	uint64_t cancelled; /* consent withdrawn or contact erased before sending */
+	uint64_t cancelled; /* denied when it came due (consent withdrawn, contact
+			       erased, ...) */
 	uint64_t expired;   /* not sent before their useful time */
 	uint64_t reclaimed; /* left "sending" by a crash and queued again */
+	uint64_t rechecked; /* rows deferred by policy that policy decided on again */
 	int inflight;       /* requests running now */
 	int queued;         /* claimed rows waiting for a token */
 };
 void dispatch_get_stats(struct dispatch *d, struct dispatch_stats *out);
+
+/* Appends the counters above to out as Prometheus text (counters
+ * carewire_dispatch_<name>_total, gauges carewire_dispatch_inflight and
+ * carewire_dispatch_queued), and per phone number (label number = numbers.id)
+ * the gauges carewire_dispatch_number_paused (1 while paused or without a
+ * usable token) and carewire_dispatch_number_rate (messages a second now:
+ * halved while slowed down by 130429). d may be NULL (nothing is appended).
+ * Returns 0 or CW_ETOOBIG. */
+struct buf;
+int dispatch_metrics(struct dispatch *d, struct buf *out);
 
 /* ---- the rate limiter (plain data; one per phone number) ----
  *

@@ -26,6 +26,8 @@ struct handler {
 	void *ud;
 };
 
+struct call_job; /* below */
+
 struct sched {
 	struct store *st;
 	struct handler h[SCHED_MAX_KINDS];
@@ -39,6 +41,14 @@ struct sched {
 	pthread_cond_t cv;
 	int wake, stop;
 	pthread_mutex_t run_mu; /* one sched_run_due at a time */
+
+	/* calls (sched_on_call kinds) run on their own threads once started */
+	pthread_t callers[SCHED_CALL_THREADS];
+	int ncallers;
+	struct call_job *q[SCHED_CALL_QUEUE];
+	int qhead, qlen;
+	pthread_cond_t qcv;
+	int qstop;
 
 	_Atomic uint64_t fired, failed, batches;
 };
@@ -55,6 +65,7 @@ struct sched *sched_new(struct store *st)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cv, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&s->qcv, NULL);
 	return s;
 }
 
@@ -214,6 +225,80 @@ static int delete_cb(struct store_tx *tx, void *ud)
 	return delete_if(tx, ud);
 }
 
+/* A call handed to the call threads, with the lease it holds: the timer
+ * was moved to lease_until, so that no other round takes it while the call
+ * runs; if carewire dies meanwhile, the lease runs out and the call is made
+ * again (calls are at least once). */
+struct call_job {
+	struct due d; /* d.due_at is the lease */
+	const struct handler *h;
+	int64_t now;
+};
+
+static void call_run(struct sched *s, struct call_job *j)
+{
+	int rc = j->h->call_fn(j->h->ud, j->d.org_id, j->d.ref, j->d.due_at, j->now);
+	if (rc < 0) {
+		retry_later(s, &j->d, sched_now(s));
+		return;
+	}
+	atomic_fetch_add(&s->fired, 1);
+	store_tx(s->st, delete_cb, &j->d);
+}
+
+static void *caller_main(void *arg)
+{
+	struct sched *s = arg;
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (!s->qlen && !s->qstop)
+			pthread_cond_wait(&s->qcv, &s->mu);
+		if (!s->qlen) {
+			pthread_mutex_unlock(&s->mu);
+			break;
+		}
+		struct call_job *j = s->q[s->qhead];
+		s->qhead = (s->qhead + 1) % SCHED_CALL_QUEUE;
+		s->qlen--;
+		pthread_mutex_unlock(&s->mu);
+		call_run(s, j);
+		free(j);
+	}
+	time_thread_release();
+	return NULL;
+}
+
+/* Leases a due call timer and runs it: on a call thread when they run
+ * (after sched_start()), else here. */
+static void call_dispatch(struct sched *s, const struct handler *h, const struct due *d,
+			  int64_t now)
+{
+	int64_t lease = now + SCHED_CALL_LEASE_MS;
+	struct store_val a[] = {SV_TEXT(d->kind), SV_TEXT(d->ref), SV_INT(d->due_at),
+				SV_INT(lease)};
+	int64_t changes = 0;
+	pthread_mutex_lock(&s->mu);
+	int room = s->qlen < SCHED_CALL_QUEUE;
+	pthread_mutex_unlock(&s->mu);
+	if (!room || store_exec(s->st, "timer.retry", a, 4, &changes) != 0 || changes != 1)
+		return; /* taken meanwhile, or no room: a later round */
+	struct call_job *j = xcalloc(1, sizeof *j);
+	j->d = *d;
+	j->d.due_at = lease;
+	j->h = h;
+	j->now = now;
+	if (!s->ncallers) {
+		call_run(s, j);
+		free(j);
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->q[(s->qhead + s->qlen) % SCHED_CALL_QUEUE] = j;
+	s->qlen++;
+	pthread_cond_signal(&s->qcv);
+	pthread_mutex_unlock(&s->mu);
+}
+
 int sched_run_due(struct sched *s, int max, int *ran)
 {
 	if (ran)
@@ -255,18 +340,12 @@ int sched_run_due(struct sched *s, int max, int *ran)
 		}
 	}
 	free(txs);
-	/* the handlers that run outside a transaction, one by one */
+	/* the handlers that run outside a transaction (network calls): leased,
+	 * then run by the call threads, so a slow one holds up no timer */
 	for (int i = 0; i < l.n; i++) {
 		const struct handler *h = find(s, l.v[i].kind);
-		if (!h || !h->call_fn)
-			continue;
-		int hrc = h->call_fn(h->ud, l.v[i].org_id, l.v[i].ref, l.v[i].due_at, now);
-		if (hrc < 0) {
-			retry_later(s, &l.v[i], now);
-			continue;
-		}
-		atomic_fetch_add(&s->fired, 1);
-		store_tx(s->st, delete_cb, &l.v[i]);
+		if (h && h->call_fn)
+			call_dispatch(s, h, &l.v[i], now);
 	}
 	if (ran)
 		*ran = l.n;
@@ -321,6 +400,11 @@ int sched_start(struct sched *s)
 {
 	if (s->started)
 		return 0;
+	for (int i = 0; i < SCHED_CALL_THREADS; i++) {
+		if (pthread_create(&s->callers[i], NULL, caller_main, s) != 0)
+			break;
+		s->ncallers++;
+	}
 	if (pthread_create(&s->thread, NULL, sched_main, s) != 0)
 		return CW_EINTERNAL;
 	s->started = 1;
@@ -338,6 +422,18 @@ void sched_free(struct sched *s)
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->thread, NULL);
 	}
+	pthread_mutex_lock(&s->mu);
+	s->qstop = 1;
+	pthread_cond_broadcast(&s->qcv);
+	pthread_mutex_unlock(&s->mu);
+	for (int i = 0; i < s->ncallers; i++)
+		pthread_join(s->callers[i], NULL);
+	while (s->qlen) { /* calls never made: their leases run out and they are made later */
+		free(s->q[s->qhead]);
+		s->qhead = (s->qhead + 1) % SCHED_CALL_QUEUE;
+		s->qlen--;
+	}
+	pthread_cond_destroy(&s->qcv);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->run_mu);

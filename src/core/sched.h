@@ -16,7 +16,12 @@
  *    SCHED_RETRY_MS.
  *  - sched_on_call(): the handler runs outside any transaction (it does
  *    network I/O, e.g. an outbound webhook) and writes through its own
- *    store_tx; the timer is deleted afterwards unless the handler moved it.
+ *    store_tx. The timer is first leased (moved SCHED_CALL_LEASE_MS ahead),
+ *    then the call runs on one of SCHED_CALL_THREADS threads, so a slow
+ *    server never holds up other timers; the timer is deleted after the call
+ *    unless the handler moved it. A crash during a call lets the lease run
+ *    out and the call is made again: calls are at least once. Before
+ *    sched_start() (tests) calls run on the calling thread.
  *
  * A handler that sets its own timer again (sched_set_tx with a new due_at)
  * keeps it: removal is conditional on the due_at that fired.
@@ -38,12 +43,15 @@
 
 #include "store/store.h"
 
-#define SCHED_MAX_KINDS 16
-#define SCHED_KIND_MAX	32    /* bytes of a kind */
-#define SCHED_REF_MAX	64    /* bytes of a ref */
-#define SCHED_TAKE	256   /* due timers taken per round */
-#define SCHED_IDLE_MS	250   /* longest sleep when nothing is due sooner */
-#define SCHED_RETRY_MS	60000 /* a timer whose handler failed fires again after this */
+#define SCHED_MAX_KINDS	    16
+#define SCHED_KIND_MAX	    32	   /* bytes of a kind */
+#define SCHED_REF_MAX	    64	   /* bytes of a ref */
+#define SCHED_TAKE	    256	   /* due timers taken per round */
+#define SCHED_IDLE_MS	    250	   /* longest sleep when nothing is due sooner */
+#define SCHED_RETRY_MS	    60000  /* a timer whose handler failed fires again after this */
+#define SCHED_CALL_THREADS  4	   /* threads making sched_on_call() calls */
+#define SCHED_CALL_QUEUE    256	   /* calls waiting for one of them */
+#define SCHED_CALL_LEASE_MS 300000 /* a call in progress holds its timer this long */
 
 struct sched;
 

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/sec.h"
 #include "core/conversation.h"
+#include "core/dispatch.h"
 #include "core/ingest.h"
 #include "store/store.h"
 #include "base/banned.h"
@@ -123,6 +124,7 @@ static int metrics(void *ud, const struct http_request *req, struct http_respons
 		   (unsigned long long)ss.commits, (unsigned long long)ss.writes,
 		   (unsigned long long)ss.write_errors);
 	conversation_metrics(app->st, b);
+	dispatch_metrics(app->dispatch, b);
 	if (routes_server())
 		http_server_metrics(routes_server(), b);
 	resp->status = 200;

@@ -32,7 +32,9 @@
 #include "core/dispatch.h"
 #include "core/ingest.h"
 #include "core/org.h"
+#include "core/orgconf.h"
 #include "core/outbox.h"
+#include "core/send.h"
 #include "http/server.h"
 #include "sim/sim.h"
 #include "store/store.h"
@@ -276,6 +278,8 @@ static int teardown(void **state)
 {
 	if (*state)
 		fx_free(*state);
+	time_clock_set(-1);
+	orgconf_cache_clear();
 	return 0;
 }
 
@@ -413,6 +417,7 @@ static void queue_many(struct fx *f, int n, int first_user, int prio, const char
 }
 
 static int64_t q(struct fx *f, const char *sql, const char *arg);
+static char *q_text(struct fx *f, const char *sql, const char *arg);
 
 static int int_cb(void *ud, const struct store_row *row)
 {
@@ -481,6 +486,26 @@ static void test_sends_batch_once(void **state)
 	assert_int_equal(ds.sent, 300);
 	assert_int_equal(ds.requests, 300);
 	assert_int_equal(ds.failed, 0);
+	/* /metrics shows the same counts, and the number sending at its rate */
+	struct buf mt;
+	buf_init(&mt, 0);
+	assert_int_equal(dispatch_metrics(f->d, &mt), 0);
+	assert_non_null(strstr(mt.data, "# TYPE carewire_dispatch_sent_total counter\n"
+				       "carewire_dispatch_sent_total 300\n"));
+	assert_non_null(strstr(mt.data, "\ncarewire_dispatch_requests_total 300\n"));
+	assert_non_null(strstr(mt.data, "\ncarewire_dispatch_failed_total 0\n"));
+	assert_non_null(strstr(mt.data, "# TYPE carewire_dispatch_inflight gauge\n"));
+	char line[128];
+	snprintf(line, sizeof line, "\ncarewire_dispatch_number_paused{number=\"%s\"} 0\n", f->num);
+	assert_non_null(strstr(mt.data, line));
+	snprintf(line, sizeof line, "\ncarewire_dispatch_number_rate{number=\"%s\"} 400\n", f->num);
+	assert_non_null(strstr(mt.data, line));
+	buf_release(&mt);
+	/* no dispatcher (carewire migrate): nothing */
+	buf_init(&mt, 0);
+	assert_int_equal(dispatch_metrics(NULL, &mt), 0);
+	assert_int_equal(mt.len, 0);
+	buf_release(&mt);
 	free(ids);
 }
 
@@ -562,6 +587,14 @@ static void test_pause_on_bad_token(void **state)
 	assert_int_equal(ds.requests, req);
 	assert_true(req <= 3);
 	assert_int_equal(sim_accepted(f), 0);
+	/* and /metrics says so */
+	struct buf mt;
+	buf_init(&mt, 0);
+	assert_int_equal(dispatch_metrics(f->d, &mt), 0);
+	char line[128];
+	snprintf(line, sizeof line, "\ncarewire_dispatch_number_paused{number=\"%s\"} 1\n", f->num);
+	assert_non_null(strstr(mt.data, line));
+	buf_release(&mt);
 }
 
 static void test_expiry(void **state)
@@ -607,25 +640,259 @@ static void test_consent_recheck(void **state)
 	assert_int_equal(sim_accepted(f), 1);
 }
 
+/* An integer from SQL with one %lld replaced by v. */
+static int64_t qf(struct fx *f, const char *fmt, long long v)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql, fmt, v);
+	return q(f, sql, NULL);
+}
+
+/* The pair limit is a schedule: the dispatcher holds a bulk message to a
+ * person who got one less than 6 s before until exactly 6 s after that
+ * request started. The wall clock is pinned, so the test reads the times
+ * the dispatcher computed instead of racing them: nothing becomes due until
+ * the test moves the clock, however slow the machine is. */
 static void test_pair_limit_for_bulk(void **state)
 {
+	const int64_t t0 = time_now_ms() / 1000 * 1000;
+	time_clock_set(t0);
 	struct fx *f = fx_new(100, TOKEN);
 	*state = f;
 	assert_int_equal(dispatch_start(f->d), 0);
-	/* three bulk messages to one person, and two transactional ones */
+	/* three bulk messages to one person */
 	char ids[5][ID_SIZE];
 	for (int i = 0; i < 3; i++)
 		queue_many(f, 1, 1, OUTBOX_PRIO_BULK, "marketing", 0, 0, ids + i);
-	assert_true(wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'sent'", 1, 3000));
-	assert_true(wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'deferred'", 2, 3000));
-	int64_t sent_at = q(f, "SELECT max(sent_at) FROM outbox WHERE state = 'sent'", NULL);
-	int64_t nb = q(f, "SELECT min(not_before) FROM outbox WHERE state = 'deferred'", NULL);
-	assert_true(nb >= sent_at + 5900 && nb <= sent_at + 6500);
-	/* transactional messages are not held back: reminders to users 1 and 2 */
+	assert_true(wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'sent'", 1, 5000));
+	assert_true(wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'deferred'", 2, 5000));
+	/* one went at t0; the other two wait until t0 + 6 s, to the millisecond,
+	 * held rather than attempted */
+	assert_int_equal(q(f, "SELECT sent_at FROM outbox WHERE state = 'sent'", NULL), t0);
+	assert_int_equal(q(f, "SELECT min(not_before) FROM outbox WHERE state = 'deferred'", NULL),
+			 t0 + 6000);
+	assert_int_equal(q(f, "SELECT max(not_before) FROM outbox WHERE state = 'deferred'", NULL),
+			 t0 + 6000);
+	assert_int_equal(q(f, "SELECT max(attempts) FROM outbox WHERE state = 'deferred'", NULL), 0);
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM outbox WHERE state = 'deferred' AND "
+			   "error_title = 'held: one message per person per 6 s'",
+			   NULL),
+			 2);
+
+	/* transactional messages are not held: reminders to users 1 and 2 go
+	 * at once */
 	queue_many(f, 2, 1, OUTBOX_PRIO_TRANSACTIONAL, "reminders", 0, 0, ids + 3);
-	assert_true(wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'sent'", 3, 3000));
+	assert_true(wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'sent'", 3, 5000));
+	assert_int_equal(qf(f,
+			    "SELECT count(*) FROM outbox WHERE priority = 0 AND state = 'sent' "
+			    "AND sent_at = %lld",
+			    (long long)t0),
+			 2);
+	assert_int_equal(q(f, "SELECT count(*) FROM outbox WHERE state = 'deferred'", NULL), 2);
+
+	/* a millisecond early: still held */
+	time_clock_set(t0 + 5999);
+	dispatch_wake(f->d);
+	sleep_ms(200);
 	assert_int_equal(q(f, "SELECT count(*) FROM outbox WHERE state = 'deferred'", NULL), 2);
 	assert_int_equal(sim_accepted(f), 3);
+
+	/* at t0 + 6 s one of the two goes; the other is held for 6 s from that
+	 * request */
+	time_clock_set(t0 + 6000);
+	dispatch_wake(f->d);
+	assert_true(wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'sent'", 4, 5000));
+	assert_true(wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'deferred'", 1, 5000));
+	assert_int_equal(q(f, "SELECT not_before FROM outbox WHERE state = 'deferred'", NULL),
+			 t0 + 12000);
+	time_clock_set(t0 + 12000);
+	dispatch_wake(f->d);
+	assert_true(wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'sent'", 5, 5000));
+	assert_int_equal(sim_accepted(f), 5);
+	/* so the person got the three bulk messages exactly 6 s apart */
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(qf(f,
+				    "SELECT count(*) FROM outbox WHERE priority = 1 AND "
+				    "sent_at = %lld",
+				    (long long)(t0 + 6000 * k)),
+				 1);
+	struct dispatch_stats ds;
+	dispatch_get_stats(f->d, &ds);
+	assert_int_equal(ds.requests, 5);
+	assert_int_equal(ds.deferred, 3);
+}
+
+/* ---- deferred by policy: decided again when due ---- */
+
+#define HOUR_MS (3600LL * 1000)
+/* Sunday 2026-11-22 20:00 UTC: 22:00 in Jerusalem, quiet hours (21:00 to
+ * 08:00 by default). */
+#define NIGHT1 1795377600000LL
+#define MORNING2 (NIGHT1 + 10 * HOUR_MS) /* Monday 08:00 in Jerusalem */
+
+/* A contact in Jerusalem who granted marketing consent a day before NIGHT1. */
+static void add_contact(struct fx *f, const char *wa_id, char id[ID_SIZE])
+{
+	char phone[32];
+	snprintf(phone, sizeof phone, "+%s", wa_id);
+	id_new(id);
+	struct store_val a[] = {SV_TEXT(id),	   SV_TEXT(f->org),	    SV_TEXT(phone),
+				SV_TEXT(wa_id),	   SV_TEXT(phone),	    SV_TEXT("Test"),
+				SV_TEXT("he"),	   SV_TEXT("Asia/Jerusalem"), SV_NULL,
+				SV_NULL,	   SV_TEXT("patient"),	    SV_NULL,
+				SV_INT(NIGHT1 - 30 * 24 * HOUR_MS)};
+	assert_int_equal(store_exec(f->st, "contact.upsert", a, 13, NULL), 0);
+	struct store_val c[] = {SV_TEXT(f->org),   SV_TEXT(id),	   SV_TEXT("marketing"),
+				SV_TEXT("granted"), SV_TEXT("paper"), SV_TEXT("v1"),
+				SV_TEXT("form 7"),  SV_INT(NIGHT1 - 24 * HOUR_MS)};
+	assert_int_equal(store_exec(f->st, "consent.insert", c, 8, NULL), 0);
+}
+
+/* A marketing template message through the one send path, at the pinned
+ * time: policy decides, the decision is stored, the row queued. */
+static void submit_marketing(struct fx *f, const char *contact, const char *key,
+			     struct send_result *res)
+{
+	json_t *body = template_to("0", "promo");
+	struct send_request rq = {.org_id = f->org,
+				  .contact_id = contact,
+				  .purpose = POLICY_MARKETING,
+				  .payload = body,
+				  .producer = "campaign:7",
+				  .idem_key = key,
+				  .priority = -1};
+	assert_int_equal(send_submit(f->st, &rq, res), 0);
+	json_decref(body);
+}
+
+static char *latest_decision(struct fx *f, const char *msg)
+{
+	return q_text(f,
+		      "SELECT outcome || ' ' || reason FROM decisions WHERE message_id = ?1 "
+		      "ORDER BY at DESC, seq DESC LIMIT 1",
+		      msg);
+}
+
+static void assert_latest_decision(struct fx *f, const char *msg, const char *want)
+{
+	char *got = latest_decision(f, msg);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* A marketing message deferred by quiet hours gets a whole new decision
+ * when it comes due: a contact who withdrew consent overnight gets nothing;
+ * one still allowed gets it; one who is in quiet hours again waits again. */
+static void test_policy_decides_again_when_due(void **state)
+{
+	time_clock_set(NIGHT1);
+	struct fx *f = fx_new(50, TOKEN);
+	*state = f;
+	char id[ID_SIZE];
+	id_new(id);
+	struct store_val t[] = {SV_TEXT(id),	      SV_TEXT(f->org),	   SV_TEXT(WABA),
+				SV_NULL,	      SV_TEXT("promo"),	   SV_TEXT("he"),
+				SV_TEXT("MARKETING"), SV_TEXT("APPROVED"),
+				SV_TEXT("[{\"type\":\"BODY\",\"text\":\"Check-up week\"}]"),
+				SV_INT(0),	      SV_INT(0),	   SV_NULL,
+				SV_NULL,	      SV_INT(NIGHT1)};
+	assert_int_equal(store_exec(f->st, "template.insert", t, 14, NULL), 0);
+	char withdraws[ID_SIZE], stays[ID_SIZE], night_owl[ID_SIZE];
+	add_contact(f, "972521000001", withdraws);
+	add_contact(f, "972521000002", stays);
+	add_contact(f, "972521000003", night_owl);
+
+	/* 22:00: both deferred to 08:00 */
+	struct send_result a, b;
+	submit_marketing(f, withdraws, "camp7:1", &a);
+	submit_marketing(f, stays, "camp7:2", &b);
+	assert_int_equal(a.decision.outcome, POLICY_DEFER);
+	assert_int_equal(a.decision.reason, POLICY_R_QUIET_HOURS);
+	assert_int_equal(a.decision.until, MORNING2);
+	assert_int_equal(b.decision.outcome, POLICY_DEFER);
+	assert_int_equal(q(f, "SELECT count(*) FROM outbox WHERE state = 'deferred'", NULL), 2);
+	assert_int_equal(dispatch_start(f->d), 0);
+
+	/* 22:30: the first person withdraws marketing consent */
+	struct store_val w[] = {SV_TEXT(f->org),	SV_TEXT(withdraws), SV_TEXT("marketing"),
+				SV_TEXT("withdrawn"), SV_TEXT("web"),	  SV_NULL,
+				SV_NULL,	      SV_INT(NIGHT1 + HOUR_MS / 2)};
+	assert_int_equal(store_exec(f->st, "consent.insert", w, 8, NULL), 0);
+	time_clock_set(NIGHT1 + HOUR_MS / 2);
+	dispatch_wake(f->d);
+	sleep_ms(100);
+	assert_int_equal(sim_accepted(f), 0);
+
+	/* 08:00: policy decides again */
+	time_clock_set(MORNING2);
+	dispatch_wake(f->d);
+	assert_true(wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'sent'", 1, 5000));
+	assert_true(wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'cancelled'", 1, 5000));
+	/* the withdrawn one is cancelled with the reason, never sent */
+	assert_int_equal(q(f, "SELECT count(*) FROM outbox WHERE state = 'cancelled' AND id = ?1",
+			   a.message_id),
+			 1);
+	char *why = q_text(f, "SELECT status || ' ' || error_title FROM messages WHERE id = ?1",
+			   a.message_id);
+	assert_non_null(strstr(why, "cancelled consent_withdrawn: "));
+	free(why);
+	assert_latest_decision(f, a.message_id, "deny consent_withdrawn");
+	json_t *tr = sim_call(f, "GET", "/sim/users/972521000001/messages", NULL);
+	assert_int_equal(json_array_size(json_object_get(tr, "messages")), 0);
+	json_decref(tr);
+	/* the other goes, on a decision of 08:00 */
+	assert_int_equal(q(f, "SELECT count(*) FROM outbox WHERE state = 'sent' AND id = ?1",
+			   b.message_id),
+			 1);
+	assert_latest_decision(f, b.message_id, "allow none");
+	assert_int_equal(q(f, "SELECT at FROM decisions WHERE message_id = ?1 AND outcome = 'allow'",
+			   b.message_id),
+			 MORNING2);
+	assert_int_equal(sim_accepted(f), 1);
+	tr = sim_call(f, "GET", "/sim/users/972521000002/messages", NULL);
+	assert_int_equal(json_array_size(json_object_get(tr, "messages")), 1);
+	json_decref(tr);
+
+	/* Monday 22:00: a third is deferred to Tuesday 08:00 ... */
+	const int64_t night2 = MORNING2 + 14 * HOUR_MS;
+	time_clock_set(night2);
+	struct send_result c;
+	submit_marketing(f, night_owl, "camp7:3", &c);
+	assert_int_equal(c.decision.outcome, POLICY_DEFER);
+	assert_int_equal(c.decision.until, night2 + 10 * HOUR_MS);
+	/* ... and the dispatcher first looks at it on Tuesday at 21:30, in quiet
+	 * hours again: deferred again, to Wednesday 08:00, not sent, not an
+	 * attempt */
+	time_clock_set(night2 + 23 * HOUR_MS + HOUR_MS / 2);
+	dispatch_wake(f->d);
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM decisions WHERE message_id = '%s'",
+		 c.message_id);
+	assert_true(wait_for(f, sql, 2, 5000));
+	assert_latest_decision(f, c.message_id, "defer quiet_hours");
+	assert_int_equal(q(f, "SELECT not_before FROM outbox WHERE id = ?1 AND state = 'deferred' "
+			      "AND attempts = 0",
+			   c.message_id),
+			 night2 + 34 * HOUR_MS);
+	assert_int_equal(q(f, "SELECT count(*) FROM messages WHERE id = ?1 AND status = 'queued'",
+			   c.message_id),
+			 1);
+	sleep_ms(100);
+	assert_int_equal(sim_accepted(f), 1);
+	/* Wednesday 08:00: it goes */
+	time_clock_set(night2 + 34 * HOUR_MS);
+	dispatch_wake(f->d);
+	assert_true(wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'sent'", 2, 5000));
+	assert_latest_decision(f, c.message_id, "allow none");
+	assert_int_equal(sim_accepted(f), 2);
+
+	struct dispatch_stats ds;
+	dispatch_get_stats(f->d, &ds);
+	assert_int_equal(ds.rechecked, 4);
+	assert_int_equal(ds.cancelled, 1);
+	assert_int_equal(ds.deferred, 1);
+	assert_int_equal(ds.requests, 2);
 }
 
 static void test_slowdown_on_429(void **state)
@@ -673,7 +940,7 @@ static char *q_text(struct fx *f, const char *sql, const char *arg)
 static int claim_fn(struct store_tx *tx, void *ud)
 {
 	struct store_val *a = ud;
-	int rc = store_tx_query(tx, "outbox.claim", a, 4, NULL, NULL);
+	int rc = store_tx_query(tx, "outbox.claim", a, 5, NULL, NULL);
 	return rc < 0 ? rc : 0;
 }
 
@@ -684,7 +951,8 @@ static void test_crash_reconciliation(void **state)
 	char ids[3][ID_SIZE];
 	queue_many(f, 3, 1, OUTBOX_PRIO_TRANSACTIONAL, "reminders", 0, 0, ids);
 	/* a previous process claimed all three ... */
-	struct store_val a[] = {SV_TEXT(f->num), SV_INT(0), SV_INT(time_now_ms()), SV_INT(10)};
+	struct store_val a[] = {SV_TEXT(f->num), SV_INT(0), SV_INT(time_now_ms()), SV_INT(10),
+				SV_INT(1000)};
 	assert_int_equal(store_tx(f->st, claim_fn, a), 0);
 	assert_int_equal(q(f, "SELECT count(*) FROM outbox WHERE state = 'sending'", NULL), 3);
 	/* ... sent the first, exactly as stored, and died before recording it */
@@ -737,6 +1005,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_expiry, teardown),
 		cmocka_unit_test_teardown(test_consent_recheck, teardown),
 		cmocka_unit_test_teardown(test_pair_limit_for_bulk, teardown),
+		cmocka_unit_test_teardown(test_policy_decides_again_when_due, teardown),
 		cmocka_unit_test_teardown(test_slowdown_on_429, teardown),
 		cmocka_unit_test_teardown(test_crash_reconciliation, teardown),
 	};

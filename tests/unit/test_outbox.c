@@ -199,8 +199,9 @@ static int claim_fn(struct store_tx *tx, void *ud)
 {
 	struct claim_ctx *c = ud;
 	for (int prio = 0; prio < 2; prio++) {
-		struct store_val a[] = {SV_TEXT(c->num), SV_INT(prio), SV_INT(c->now), SV_INT(100)};
-		int rc = store_tx_query(tx, "outbox.claim", a, 4, claim_row_cb, c);
+		struct store_val a[] = {SV_TEXT(c->num), SV_INT(prio), SV_INT(c->now), SV_INT(100),
+					SV_INT(1000)};
+		int rc = store_tx_query(tx, "outbox.claim", a, 5, claim_row_cb, c);
 		if (rc < 0)
 			return rc;
 	}

@@ -657,6 +657,51 @@ static const char m0006_journeys[] =
 	"CREATE INDEX handoffs_open ON handoffs (org_id, team, created_at) WHERE closed_at IS NULL;\n";
 /* clang-format on */
 
+/* 0008: analytics (core/analytics.c, docs/analytics.md).
+ *
+ * messages_out_day finds an organisation's outbound messages by the time
+ * Meta first reported them (the day a message counts on); the expression is
+ * repeated word for word in stmts_analytics.c, which SQLite needs to use it.
+ * consents_optout finds the opt-outs people sent in WhatsApp by time.
+ *
+ * analytics_unanswered is one row per inbound message that reached the
+ * inbox: what nothing automatic (opt-out words, journeys, the bot) answered.
+ * It holds ids only; the text stays in messages.payload, so erasing a
+ * contact (payloads to NULL) erases it here too. The rows are written by the
+ * triggers below, on the inbox's own write (inbox.on_inbound, the only
+ * statement that adds one to a conversation's unread count, or inserts a
+ * conversation): the inbound message it is about is the contact's newest
+ * inbound row at that moment, because the ingest stores each message and
+ * runs its handlers before it stores the next one, all in one
+ * transaction. */
+/* clang-format off */
+#define M0008_NOTE_UNANSWERED                                                                     \
+	" INSERT OR IGNORE INTO analytics_unanswered (message_id, org_id, conversation_id, at)"  \
+	" SELECT id, NEW.org_id, NEW.id, NEW.updated_at FROM messages"                           \
+	" WHERE org_id = NEW.org_id AND contact_id = NEW.contact_id AND direction = 'in'"        \
+	" AND created_at <= NEW.updated_at ORDER BY created_at DESC, rowid DESC LIMIT 1;"
+static const char m0008_analytics[] =
+	"CREATE INDEX messages_out_day ON messages"
+	" (org_id, coalesce(sent_at, delivered_at, read_at, played_at, failed_at))"
+	" WHERE direction = 'out';\n"
+	"CREATE INDEX consents_optout ON consents (org_id, at)"
+	" WHERE status = 'withdrawn' AND source = 'whatsapp';\n"
+
+	"CREATE TABLE analytics_unanswered ("
+	" message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,"
+	" org_id TEXT NOT NULL,"
+	" conversation_id TEXT NOT NULL,"
+	" at INTEGER NOT NULL) WITHOUT ROWID;\n"
+	"CREATE INDEX analytics_unanswered_org ON analytics_unanswered (org_id, at);\n"
+	"CREATE TRIGGER analytics_inbox_new AFTER INSERT ON conversations BEGIN"
+	M0008_NOTE_UNANSWERED
+	" END;\n"
+	"CREATE TRIGGER analytics_inbox_more AFTER UPDATE OF unread ON conversations"
+	" WHEN NEW.unread = OLD.unread + 1 BEGIN"
+	M0008_NOTE_UNANSWERED
+	" END;\n";
+/* clang-format on */
+
 const struct sqlite_migration sqlite_migrations[] = {
     {1, "foundation", m0001_foundation},
     {2, "outbox", m0002_outbox},
@@ -665,6 +710,7 @@ const struct sqlite_migration sqlite_migrations[] = {
     {5, "agents_sessions", m0005_agents_sessions},
     {6, "journeys", m0006_journeys},
     {7, "inbox", m0007_inbox},
+    {8, "analytics", m0008_analytics},
 };
 
 const size_t sqlite_migration_count = sizeof sqlite_migrations / sizeof sqlite_migrations[0];

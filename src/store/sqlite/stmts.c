@@ -24,6 +24,7 @@ static const struct sqlite_stmt_def *const stmt_areas[] = {
     sqlite_stmts_send,
     sqlite_stmts_inbox,
     sqlite_stmts_journey,
+    sqlite_stmts_analytics,
 };
 
 static const struct sqlite_stmt_def *stmt_index[SQLITE_STMTS_MAX];

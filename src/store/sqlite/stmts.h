@@ -31,6 +31,7 @@ extern const struct sqlite_stmt_def sqlite_stmts_outbox[];
 extern const struct sqlite_stmt_def sqlite_stmts_send[];
 extern const struct sqlite_stmt_def sqlite_stmts_inbox[];
 extern const struct sqlite_stmt_def sqlite_stmts_journey[];
+extern const struct sqlite_stmt_def sqlite_stmts_analytics[];
 
 /* Builds the name index once (thread-safe; later calls return the first
  * result). Returns 0, or CW_EINTERNAL (logged) for a duplicate name or more

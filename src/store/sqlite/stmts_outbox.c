@@ -16,12 +16,15 @@
  *            pair_hits, fallback, expires_at, wamid, producer, not_before
  * outbox.by_wamid      wamid -> id
  * outbox.due_any       number_id, now -> 1 when a row of that number is due
- * outbox.claim         (w) number_id, priority, now, limit: moves up to limit due rows
- *                      (queued, or deferred with not_before <= now), oldest not_before
- *                      first, to "sending", attempts + 1, claimed_at = now
+ * outbox.claim         (w) number_id, priority, now, limit, slack: moves up to limit due
+ *                      rows (queued, or deferred with not_before <= now), oldest
+ *                      not_before first, to "sending", attempts + 1, claimed_at = now
  *                      -> id, org_id, contact_id, purpose, payload, expires_at, attempts,
  *                         the contact's current consent status for the purpose (NULL when
- *                         none), contacts.erased_at
+ *                         none), contacts.erased_at, not_before, and for a row that waited
+ *                         (not_before > created_at + slack ms) the outcome of the message's
+ *                         latest decision (NULL for the others, for a NULL slack, and when
+ *                         there is no decision)
  * outbox.mark_sent     (w) id, attempts, wamid, now — only while "sending" in that attempt
  * outbox.adopt         (w) id, wamid, now — "sent" with wamid (evidence from a webhook)
  * outbox.retry         (w) id, state (queued|deferred), not_before, error_code|NULL,
@@ -122,7 +125,11 @@ const struct sqlite_stmt_def sqlite_stmts_outbox[] = {
 	 "RETURNING id, org_id, contact_id, purpose, payload, expires_at, attempts, "
 	 "(SELECT c.status FROM consent_current c WHERE c.contact_id = outbox.contact_id "
 	 "AND c.purpose = outbox.purpose), "
-	 "(SELECT k.erased_at FROM contacts k WHERE k.id = outbox.contact_id)"},
+	 "(SELECT k.erased_at FROM contacts k WHERE k.id = outbox.contact_id), not_before, "
+	 /* only rows that waited pay for the look-up: the hot path stays one
+	  * index range and two primary-key reads a row */
+	 "CASE WHEN not_before > created_at + ?5 THEN (SELECT d.outcome FROM decisions d "
+	 "WHERE d.message_id = outbox.id ORDER BY d.at DESC, d.seq DESC LIMIT 1) END"},
 	{"outbox.mark_sent",
 	 "UPDATE outbox SET state = 'sent', wamid = ?3, sent_at = ?4, error_code = NULL, "
 	 "error_title = NULL, updated_at = ?4 "
