@@ -72,6 +72,25 @@ size_t text_utf8_chars(const char *s, size_t len)
 	return count;
 }
 
+/* The one-letter prefixes ו ה ב ל מ ש כ: U+05D5 U+05D4 U+05D1 U+05DC U+05DE
+ * U+05E9 U+05DB, in UTF-8 0xD7 and one of these. */
+static const unsigned char he_prefix[] = {0x95, 0x94, 0x91, 0x9C, 0x9E, 0xA9, 0x9B};
+
+size_t text_he_prefixes(const char *word, size_t len, size_t stems[TEXT_HE_PREFIX_MAX])
+{
+	size_t n = 0, p = 0;
+	if (!word)
+		return 0;
+	while (n < TEXT_HE_PREFIX_MAX && len - p >= 2 && (unsigned char)word[p] == 0xD7 &&
+	       memchr(he_prefix, (unsigned char)word[p + 1], sizeof he_prefix)) {
+		p += 2;
+		if (text_utf8_chars(word + p, len - p) < TEXT_HE_STEM_MIN)
+			break;
+		stems[n++] = p;
+	}
+	return n;
+}
+
 /* A Hebrew point (niqqud), cantillation mark or other combining mark of
  * the Hebrew script; the punctuation among them (maqaf, paseq, sof pasuq)
  * is not a mark and stays. */

@@ -44,6 +44,27 @@ int text_valid_utf8(const char *s, size_t len);
  * sequence counts as one (as it would show as one U+FFFD). */
 size_t text_utf8_chars(const char *s, size_t len);
 
+/* Hebrew writes some one-letter words joined to the next one: ו "and",
+ * ה "the", ב "in", ל "to", מ "from", ש "that", כ "as" — up to three of them
+ * ("ובהרצאה" is ו + ב + הרצאה). A stem keeps at least TEXT_HE_STEM_MIN
+ * characters: shorter ones are mostly other words ("הלא" is not ה + לא). */
+#define TEXT_HE_PREFIX_MAX 3
+#define TEXT_HE_STEM_MIN   3
+
+/* The forms a folded word (len bytes at word, e.g. from text_words()) could
+ * have without its Hebrew one-letter prefixes: stems[i] gets the byte
+ * offset in word where the form with i + 1 letters taken off starts, for as
+ * long as each letter taken off is one of ו ה ב ל מ ש כ and at least
+ * TEXT_HE_STEM_MIN characters remain. Returns how many offsets it wrote (0
+ * to TEXT_HE_PREFIX_MAX): 0 for a word that starts with no prefix letter.
+ *
+ *	size_t stems[TEXT_HE_PREFIX_MAX];
+ *	size_t n = text_he_prefixes(w, strlen(w), stems);
+ *	-- w "ובהרצאה": n 3, the forms "בהרצאה", "הרצאה" and "רצאה" (ה too may
+ *	   be a prefix); a matcher tries each of them against its word list.
+ */
+size_t text_he_prefixes(const char *word, size_t len, size_t stems[TEXT_HE_PREFIX_MAX]);
+
 /* Frees the calling thread's cached ICU word iterator (threads' caches are
  * freed when they exit; this is for the main thread under a leak
  * checker). */

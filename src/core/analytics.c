@@ -169,7 +169,8 @@ int analytics_overview(struct store *st, const char *org_id, int ndays, int64_t 
 		out->opted_out += d->opted_out;
 	}
 	struct store_val f[] = {SV_TEXT(org_id), SV_INT(out->days[0].from),
-				SV_INT(out->days[out->ndays - 1].to), SV_INT(ANALYTICS_REASONS_MAX)};
+				SV_INT(out->days[out->ndays - 1].to),
+				SV_INT(ANALYTICS_REASONS_MAX)};
 	rc = store_query(st, "analytics.failures", f, 4, failure_cb, out);
 	if (rc < 0) {
 		out->nreasons = 0;
@@ -223,8 +224,7 @@ static json_t *reason_json(int has_code, int64_t code, const char *title, const 
 	else
 		snprintf(reason, sizeof reason, "unknown");
 	return json_pack("{s:s, s:s, s:o, s:I}", "reason", reason, "title", title ? title : "",
-			 "class", cls ? json_string(cls) : json_null(), "count",
-			 (json_int_t)count);
+			 "class", cls ? json_string(cls) : json_null(), "count", (json_int_t)count);
 }
 
 json_t *analytics_overview_json(const struct analytics_overview *o)
@@ -240,16 +240,15 @@ json_t *analytics_overview_json(const struct analytics_overview *o)
 	json_t *reasons = json_array();
 	for (int i = 0; i < o->nreasons; i++) {
 		const struct analytics_reason *r = &o->reasons[i];
-		json_array_append_new(reasons,
-				      reason_json(r->has_code, r->code, r->title, r->cls, r->count));
+		json_array_append_new(
+		    reasons, reason_json(r->has_code, r->code, r->title, r->cls, r->count));
 	}
-	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "time_zone", o->zone, "days", days,
-			 "totals",
-			 counts_json(o->sent, o->delivered, o->read, o->failed, o->replied,
-				     o->opted_out),
-			 "open_rate", rate_json(analytics_open_rate(o)), "engagement_rate",
-			 rate_json(analytics_engagement_rate(o)), "opt_out_rate",
-			 rate_json(analytics_opt_out_rate(o)), "failures_by_reason", reasons);
+	return json_pack(
+	    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "time_zone", o->zone, "days", days, "totals",
+	    counts_json(o->sent, o->delivered, o->read, o->failed, o->replied, o->opted_out),
+	    "open_rate", rate_json(analytics_open_rate(o)), "engagement_rate",
+	    rate_json(analytics_engagement_rate(o)), "opt_out_rate",
+	    rate_json(analytics_opt_out_rate(o)), "failures_by_reason", reasons);
 }
 
 /* ---- per producer ---- */
@@ -285,8 +284,8 @@ static json_t *producer_json(const char *producer, const struct outbox_stats *s)
 			name_reason(&r, s->failures[i].title);
 		else
 			snprintf(r.title, sizeof r.title, "%s", NO_CODE);
-		json_array_append_new(fails, reason_json(r.has_code, r.code, r.title, r.cls,
-							 s->failures[i].count));
+		json_array_append_new(
+		    fails, reason_json(r.has_code, r.code, r.title, r.cls, s->failures[i].count));
 	}
 	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "producer",
 			      producer, "total", (json_int_t)s->total, "pending",
@@ -394,7 +393,7 @@ struct group {
 struct scan {
 	struct question *v;
 	int n;
-	int texts;    /* rows read (texts without words included) */
+	int texts;     /* rows read (texts without words included) */
 	int truncated; /* more rows than ANALYTICS_SCAN_MAX in the period */
 };
 
@@ -480,10 +479,10 @@ int analytics_unanswered(struct store *st, const char *org_id, int ndays, int li
 						       time_format_iso(g[i].last_at, iso)));
 	}
 	char f_iso[TIME_ISO_MAX], u_iso[TIME_ISO_MAX];
-	*out = json_pack("{s:i, s:s, s:s, s:s, s:o, s:i, s:i, s:b}", "days", ndays, "time_zone",
-			 zone, "from", time_format_iso(from, f_iso), "until",
-			 time_format_iso(now, u_iso), "items", items, "groups", ng, "texts",
-			 s.texts, "truncated", s.truncated);
+	*out =
+	    json_pack("{s:i, s:s, s:s, s:s, s:o, s:i, s:i, s:b}", "days", ndays, "time_zone", zone,
+		      "from", time_format_iso(from, f_iso), "until", time_format_iso(now, u_iso),
+		      "items", items, "groups", ng, "texts", s.texts, "truncated", s.truncated);
 fail:
 	for (int i = 0; i < s.n; i++)
 		free(s.v[i].text);

@@ -26,16 +26,16 @@
 
 #include "store/store.h"
 
-#define ANALYTICS_DAYS_DEFAULT	    14
-#define ANALYTICS_DAYS_MAX	    92  /* days in one overview */
-#define ANALYTICS_REASONS_MAX	    32  /* failure codes listed */
-#define ANALYTICS_PRODUCERS_DEFAULT 100
-#define ANALYTICS_PRODUCERS_MAX	    500
-#define ANALYTICS_PREFIX_MAX	    120 /* bytes of a producer prefix */
-#define ANALYTICS_UNANSWERED_DAYS   30
+#define ANALYTICS_DAYS_DEFAULT	      14
+#define ANALYTICS_DAYS_MAX	      92 /* days in one overview */
+#define ANALYTICS_REASONS_MAX	      32 /* failure codes listed */
+#define ANALYTICS_PRODUCERS_DEFAULT   100
+#define ANALYTICS_PRODUCERS_MAX	      500
+#define ANALYTICS_PREFIX_MAX	      120 /* bytes of a producer prefix */
+#define ANALYTICS_UNANSWERED_DAYS     30
 #define ANALYTICS_UNANSWERED_DAYS_MAX 366
-#define ANALYTICS_QUESTIONS_DEFAULT 50
-#define ANALYTICS_QUESTIONS_MAX	    500
+#define ANALYTICS_QUESTIONS_DEFAULT   50
+#define ANALYTICS_QUESTIONS_MAX	      500
 /* The newest texts read for one listing of unanswered questions; older
  * ones in the period are not grouped (the answer says so). */
 #define ANALYTICS_SCAN_MAX 20000

@@ -28,6 +28,7 @@
 #include "base/time.h"
 #include "core/audit.h"
 #include "core/consent.h"
+#include "core/journey.h"
 #include "base/banned.h"
 
 #define DAY_MS INT64_C(86400000)
@@ -1348,11 +1349,12 @@ static int erase_fn(struct store_tx *tx, void *ud)
 	    {"contact.erase_outbox", 3},
 	    {"contact.erase_consent_evidence", 2},
 	    /* other modules' tables that hold personal data: a module that adds
-	     * one adds its statement here (docs/contacts.md, "Erasure") */
-	    {"contact.erase_journeys", 3},
+	     * one adds its statement here (docs/contacts.md, "Erasure"); journey
+	     * runs are journey_erase_contact_tx()'s, below */
 	    {"contact.erase_responses", 2},
 	    {"contact.erase_events", 2},
 	    {"contact.erase_handoffs", 2},
+	    {"contact.erase_conversation_notes", 2},
 	};
 	struct erase_ctx *c = ud;
 	struct contact cur;
@@ -1384,6 +1386,10 @@ static int erase_fn(struct store_tx *tx, void *ud)
 	if (rc == 0 && cur.phone && cur.phone[0] == '+' &&
 	    (!cur.wa_id || strcmp(cur.wa_id, cur.phone + 1) != 0))
 		rc = erase_webhooks(tx, cur.phone + 1);
+	if (rc)
+		goto out;
+	/* its journey runs end (cancelled, timers and all) and forget it */
+	rc = journey_erase_contact_tx(tx, c->org_id, c->id, now);
 	if (rc)
 		goto out;
 	struct store_val a[] = {SV_TEXT(c->org_id), SV_TEXT(c->id), SV_INT(now)};

@@ -191,6 +191,8 @@ static void conv_fill(struct conversation *c, const struct store_row *row)
 	if (!c->contact_erased)
 		preview_from_payload(c->last_direction, store_row_text(row, 24), c->last_preview);
 	c->last_at = col_int(row, 25);
+	copy(c->team, sizeof c->team, store_row_text(row, 26));
+	copy(c->note, sizeof c->note, store_row_text(row, 27));
 }
 
 struct get_ctx {
@@ -303,6 +305,10 @@ json_t *conversation_json(const struct conversation *c, const struct hours *h, i
 			    c->assignee_name[0] ? json_string(c->assignee_name) : json_null())
 		: json_null());
 	json_object_set_new(o, "handoff", json_string(c->handoff));
+	json_object_set_new(o, "team", c->team[0] ? json_string(c->team) : json_null());
+	json_object_set_new(o, "note",
+			    with_bodies && c->note[0] && !c->contact_erased ? json_string(c->note)
+									    : json_null());
 	json_object_set_new(o, "opened_at", iso_or_null(c->opened_at));
 	json_object_set_new(o, "waiting_since", iso_or_null(c->waiting_since));
 	int64_t due = 0;
@@ -683,6 +689,61 @@ int conversation_on_inbound(void *ud, struct store_tx *tx, const struct inbound 
 		return CW_EINTERNAL;
 	rc = auto_reply(tx, in, &r);
 	return rc ? rc : INBOUND_HANDLED;
+}
+
+/* ---- hand-offs ---- */
+
+static int handoff_cb(void *ud, const struct store_row *row)
+{
+	copy(ud, ID_SIZE, store_row_text(row, 0));
+	return 1;
+}
+
+/* A hand-off reason the conversations table takes. */
+static int handoff_reason_ok(const char *r)
+{
+	return r && strlen(r) < CONV_HANDOFF_MAX &&
+	       (strcmp(r, "button") == 0 || strcmp(r, "unhandled") == 0 ||
+		(strncmp(r, "journey:", 8) == 0 && r[8]));
+}
+
+int conversation_handoff_tx(struct store_tx *tx, const char *org_id, const char *number_id,
+			    const char *contact_id, const char *reason, const char *team,
+			    const char *note, int64_t now)
+{
+	if (!org_id || !number_id || !contact_id || !handoff_reason_ok(reason) ||
+	    (team && strlen(team) > CONV_TEAM_MAX))
+		return CW_EINVAL;
+	char cut[CONV_NOTE_MAX];
+	if (note && strlen(note) >= CONV_NOTE_MAX) {
+		size_t n = CONV_NOTE_MAX - 1;
+		while (n > 0 && ((unsigned char)note[n] & 0xC0) == 0x80)
+			n--; /* at a character's first byte */
+		memcpy(cut, note, n);
+		cut[n] = '\0';
+		note = cut;
+	}
+	char id[ID_SIZE], got[ID_SIZE] = "";
+	id_new(id);
+	struct store_val a[] = {SV_TEXT(id),	  SV_TEXT(org_id), SV_TEXT(number_id),
+				SV_TEXT(contact_id), SV_TEXT(reason), SV_TEXT(team),
+				SV_TEXT(note && *note ? note : NULL), SV_INT(now)};
+	int rc = store_tx_query(tx, "inbox.handoff", a, 8, handoff_cb, got);
+	if (rc < 0)
+		return rc;
+	if (!got[0])
+		return CW_EINTERNAL;
+	char detail[AUDIT_DETAIL_MAX];
+	snprintf(detail, sizeof detail, "conversation=%s handoff=%s team=%s", got, reason,
+		 team ? team : "none");
+	struct audit_entry e = {.org_id = org_id,
+				.actor = "system:inbox",
+				.action = "conversation.handoff",
+				.subject = contact_id,
+				.outcome = "ok",
+				.detail = detail,
+				.at = now};
+	return audit_record_tx(tx, &e);
 }
 
 /* ---- changes ---- */

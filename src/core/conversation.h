@@ -8,7 +8,8 @@
  * ingest (handlers.c: opt-out → journeys → bot → inbox). Whatever reaches it
  * lands in the live conversation of (phone number, contact), created when
  * there is none. The bot's "Talk to us" button (BOT_BTN_HUMAN) arrives here
- * too, as a handoff. A conversation is
+ * too, as a handoff, and a journey's handoff step opens the conversation for
+ * a team (conversation_handoff_tx). A conversation is
  *
  *	open     the person wrote and waits for the team
  *	pending  the team answered; waiting for the person
@@ -52,6 +53,9 @@
 #define CONV_NAME_MAX	       200
 #define CONV_STATS_SAMPLES_MAX 100000 /* first responses read for one figure */
 #define CONV_TEXT_MAX	       4096   /* Meta's limit on a text body */
+#define CONV_HANDOFF_MAX       80     /* "journey:" and a journey key */
+#define CONV_TEAM_MAX	       64
+#define CONV_NOTE_MAX	       2048 /* bytes of a hand-off note kept; a longer one is cut */
 
 /* One conversation as the inbox lists it. Strings are copies. */
 struct conversation {
@@ -60,7 +64,11 @@ struct conversation {
 	char number_id[ID_SIZE];
 	char contact_id[ID_SIZE];
 	char status[8];		/* open, pending, closed */
-	char handoff[12];	/* button (asked for a person), unhandled (nothing else answered) */
+	/* button (asked for a person), unhandled (nothing else answered), or
+	 * journey:<key> (a journey's handoff step, conversation_handoff_tx) */
+	char handoff[CONV_HANDOFF_MAX];
+	char team[CONV_TEAM_MAX + 1]; /* whom a journey handed it to; "" when no one */
+	char note[CONV_NOTE_MAX];     /* the hand-off's note; "" when none */
 	char assignee[ID_SIZE]; /* agent or API key id; "" when unassigned */
 	char assignee_name[CONV_NAME_MAX + 1]; /* "" when unknown */
 	int64_t opened_at;
@@ -100,6 +108,22 @@ struct conversation_filter {
  * error. */
 int conversation_on_inbound(void *ud, struct store_tx *tx, const struct inbound *in);
 
+/* Puts the conversation of (number_id, contact_id) in front of the team,
+ * inside tx (a journey's handoff step calls it in the run's transaction):
+ * the live conversation, or a new one when there is none (a closed one
+ * stays closed, as when the person writes), becomes open with handoff set
+ * to reason ("journey:<key>"), team and note (either may be NULL; a note
+ * longer than CONV_NOTE_MAX bytes is cut), and waits for a first response
+ * since now, unless it was waiting already (the earlier time stays). The
+ * unread count is left alone: no message of the person came with it.
+ * Audited "conversation.handoff" by "system:inbox" with the reason and the
+ * team, never the note. Returns 0, CW_EINVAL (an id missing, or reason not
+ * "button", "unhandled" or "journey:<key>" shorter than CONV_HANDOFF_MAX)
+ * or a store error. */
+int conversation_handoff_tx(struct store_tx *tx, const char *org_id, const char *number_id,
+			    const char *contact_id, const char *reason, const char *team,
+			    const char *note, int64_t now);
+
 /* Lists conversations of f->org_id, newest activity first, calling fn per
  * conversation (fn returns 0 to go on). Audited as "conversation.list" by
  * actor. Returns 0, CW_EINVAL (a bad status filter) or a store error. */
@@ -123,11 +147,12 @@ int conversation_read(struct store *st, const struct conversation *c, int64_t be
 		      const char *actor, json_t **items);
 
 /* c as the API shows it: {"id","status","contact":{"id","name","language"},
- * "number_id","assignee":{"id","name"}|null,"handoff","opened_at",
+ * "number_id","assignee":{"id","name"}|null,"handoff","team","note","opened_at",
  * "waiting_since","first_response_due","overdue","first_response_at",
  * "last_message_at","last_message":{"id","direction","type","status","at",
  * "preview"}|null,"unread","window":{"open","expires_at"},"closed_at",
- * "auto_replied"} — the preview only with_bodies; times ISO-8601 or null.
+ * "auto_replied"} — the preview and the note only with_bodies; team and
+ * note null when none; times ISO-8601 or null.
  * h gives the first-response due time. Returns a new reference. */
 json_t *conversation_json(const struct conversation *c, const struct hours *h, int with_bodies,
 			  int64_t now);

@@ -670,7 +670,7 @@ static int claim_cb(void *ud, const struct store_row *row)
 	c->erased = !store_row_is_null(row, 8);
 	c->not_before = store_row_int(row, 9);
 	s = store_row_text(row, 10);
-	c->recheck = 0 && s;
+	c->recheck = s && strcmp(s, "defer") == 0;
 	return 0;
 }
 

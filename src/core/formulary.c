@@ -109,12 +109,8 @@ static const char *const ru_endings[] = {
 };
 /* clang-format on */
 
-/* Hebrew one-letter prefixes: ו ה ב ל מ ש כ (UTF-8 D7 xx). */
-static const unsigned char he_prefix[] = {0x95, 0x94, 0x91, 0x9C, 0x9E, 0xA9, 0x9B};
-
-#define HE_MAX_PREFIX  3
-#define MIN_STEM_BYTES 6 /* three Cyrillic or Hebrew letters */
-#define MAX_CANDIDATES (1 + sizeof ru_endings / sizeof ru_endings[0] + HE_MAX_PREFIX + 1)
+#define MIN_STEM_BYTES 6 /* three Cyrillic letters */
+#define MAX_CANDIDATES (1 + sizeof ru_endings / sizeof ru_endings[0] + TEXT_HE_PREFIX_MAX + 1)
 
 struct entry {
 	char *name; /* as added */
@@ -178,14 +174,11 @@ static size_t candidates(const char *w, size_t n, int allow_prefix, struct slice
 				out[k++] = (struct slice){w, n - en};
 		}
 	} else if (allow_prefix && is_hebrew_letter(w, n)) {
-		size_t p = 0;
-		for (int i = 0; i < HE_MAX_PREFIX && n - p >= 2 + MIN_STEM_BYTES; i++) {
-			if ((unsigned char)w[p] != 0xD7 ||
-			    !memchr(he_prefix, (unsigned char)w[p + 1], sizeof he_prefix))
-				break;
-			p += 2;
-			out[k++] = (struct slice){w + p, n - p};
-		}
+		/* one-letter prefixes (base/text.h): "ובאוזמפיק" */
+		size_t stems[TEXT_HE_PREFIX_MAX];
+		size_t ns = text_he_prefixes(w, n, stems);
+		for (size_t i = 0; i < ns; i++)
+			out[k++] = (struct slice){w + stems[i], n - stems[i]};
 	} else if (c0 < 0x80) {
 		/* "ozempic's": ICU keeps the possessive inside the word. */
 		if (ends_with(w, n, "'s", 2) && n > 2)

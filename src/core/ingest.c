@@ -19,7 +19,14 @@
 #include "core/contact_guess.h"
 #include "base/banned.h"
 
-#define INGEST_BATCH 64          /* bodies taken per round */
+#define INGEST_BATCH 64          /* bodies read per round */
+/* Bodies applied per write transaction (one group-commit job), each in its
+ * own savepoint. One body per transaction gave the worker one body per
+ * commit: under a webhook burst it fell behind without end while taking a
+ * slot in every commit. Many more per transaction would hold the writer (and
+ * the acknowledgements waiting for its commit) for longer: a status body
+ * costs some tens of microseconds to apply. */
+#define INGEST_TX_BODIES 16
 #define INGEST_IDLE_MS 1000      /* worker poll when nobody wakes it */
 #define WINDOW_MS (24LL * 3600 * 1000)
 
@@ -43,6 +50,7 @@ struct ingest {
 	pthread_cond_t cv;
 	int wake;
 	int stop;
+	atomic_int wake_posted; /* a wake is on its way: accepts need not lock */
 	pthread_mutex_t drain_mu; /* one drainer at a time */
 
 	_Atomic uint64_t accepted, processed, failed_bodies, events, rejected_items, duplicates;
@@ -72,6 +80,20 @@ void ingest_add_event(struct ingest *ing, const char *name, ingest_event_fn fn, 
 	ing->event[ing->nevent++] = (struct handler){.name = name, .event = fn, .ud = ud};
 }
 
+/* A body is durable: count it and make sure the worker will look. Runs on
+ * the writer thread for asynchronous accepts, so the common case (a wake is
+ * already on its way) takes no lock. */
+static void accepted(struct ingest *ing)
+{
+	atomic_fetch_add(&ing->accepted, 1);
+	if (atomic_exchange(&ing->wake_posted, 1))
+		return;
+	pthread_mutex_lock(&ing->mu);
+	ing->wake = 1;
+	pthread_cond_signal(&ing->cv);
+	pthread_mutex_unlock(&ing->mu);
+}
+
 int ingest_accept(struct ingest *ing, const char *body, size_t len, const char *signature,
 		  int64_t *id)
 {
@@ -81,12 +103,39 @@ int ingest_accept(struct ingest *ing, const char *body, size_t len, const char *
 	if (rc)
 		return rc;
 	(void)id;
-	atomic_fetch_add(&ing->accepted, 1);
-	pthread_mutex_lock(&ing->mu);
-	ing->wake = 1;
-	pthread_cond_signal(&ing->cv);
-	pthread_mutex_unlock(&ing->mu);
+	accepted(ing);
 	return 0;
+}
+
+struct accept_wait {
+	struct ingest *ing;
+	ingest_done_fn done;
+	void *ud;
+};
+
+static void accept_done(void *ud, int rc, int64_t changes)
+{
+	struct accept_wait *w = ud;
+	(void)changes;
+	if (rc == 0)
+		accepted(w->ing);
+	w->done(w->ud, rc);
+	free(w);
+}
+
+int ingest_accept_async(struct ingest *ing, const char *body, size_t len, const char *signature,
+			ingest_done_fn done, void *ud)
+{
+	if (!done || (!body && len))
+		return CW_EINVAL;
+	struct store_val a[] = {SV_NULL, SV_INT(time_now_ms()), SV_TEXT(signature),
+				SV_BLOB(body ? body : "", len)};
+	struct accept_wait *w = xmalloc(sizeof *w);
+	*w = (struct accept_wait){.ing = ing, .done = done, .ud = ud};
+	int rc = store_exec_async(ing->st, "webhook.append", a, 4, accept_done, w);
+	if (rc)
+		free(w);
+	return rc;
 }
 
 /* ---- applying one body ---- */
@@ -194,6 +243,7 @@ struct apply_ctx {
 	int64_t log_id;
 	struct webhook_batch *batch;
 	const char *error; /* stored with the body when not NULL */
+	int parse_failed;
 	uint64_t nevents, nduplicates;
 };
 
@@ -420,38 +470,65 @@ static int pending_cb(void *ud, const struct store_row *row)
 	return 0;
 }
 
-/* Applies one stored body. A body that cannot be parsed is marked processed
- * with its error (kept for a person to look at), never retried forever. */
-static int process_one(struct ingest *ing, struct pending *p)
+/* Parses one stored body (on the worker, before any transaction). A body
+ * that cannot be parsed is marked processed with its error (kept for a
+ * person to look at), never retried forever. */
+static void body_prepare(struct ingest *ing, const struct pending *p, struct apply_ctx *c)
 {
-	struct apply_ctx c = {.ing = ing, .log_id = p->id};
-	int prc = webhook_parse(p->body, p->len, &c.batch);
+	*c = (struct apply_ctx){.ing = ing, .log_id = p->id};
+	int prc = webhook_parse(p->body, p->len, &c->batch);
 	if (prc) {
-		c.error = prc == CW_ETOOBIG ? "too many entries" : "malformed webhook body";
-		c.batch = NULL;
-	} else if (c.batch->nrejected) {
-		c.error = "some items rejected";
+		c->error = prc == CW_ETOOBIG ? "too many entries" : "malformed webhook body";
+		c->parse_failed = 1;
+		c->batch = NULL;
+	} else if (c->batch->nrejected) {
+		c->error = "some items rejected";
 	}
-	int rc = store_tx(ing->st, apply_body, &c);
-	if (rc == 0) {
-		atomic_fetch_add(&ing->processed, 1);
-		atomic_fetch_add(&ing->events, c.nevents);
-		atomic_fetch_add(&ing->duplicates, c.nduplicates + (c.batch ? c.batch->nduplicates : 0));
-		if (c.batch)
-			atomic_fetch_add(&ing->rejected_items, c.batch->nrejected);
-		if (prc)
-			atomic_fetch_add(&ing->failed_bodies, 1);
-	} else {
-		log_error("ingest", "applying webhook body %lld failed: %s (will retry)",
-			  (long long)p->id, cw_strerror(rc));
+}
+
+/* A body's work is committed: count it. */
+static void body_count(struct ingest *ing, const struct apply_ctx *c)
+{
+	atomic_fetch_add(&ing->processed, 1);
+	atomic_fetch_add(&ing->events, c->nevents);
+	atomic_fetch_add(&ing->duplicates, c->nduplicates + (c->batch ? c->batch->nduplicates : 0));
+	if (c->batch)
+		atomic_fetch_add(&ing->rejected_items, c->batch->nrejected);
+	if (c->parse_failed)
+		atomic_fetch_add(&ing->failed_bodies, 1);
+}
+
+/* Several bodies in one transaction, oldest first, each in its own
+ * savepoint. Stops at the first body that fails (its part is undone; the
+ * ones before it commit): the order is kept, and it is retried next round. */
+struct apply_run {
+	struct apply_ctx *bodies;
+	int n;
+	int applied; /* bodies whose savepoint was released */
+	int rc;      /* the failing body's error */
+};
+
+static int apply_bodies(struct store_tx *tx, void *ud)
+{
+	struct apply_run *r = ud;
+	r->applied = 0;
+	r->rc = 0;
+	for (int i = 0; i < r->n; i++) {
+		struct apply_ctx *c = &r->bodies[i];
+		int rc = store_tx_savepoint(tx, apply_body, c);
+		if (rc) {
+			r->rc = rc;
+			break;
+		}
+		r->applied++;
 	}
-	webhook_batch_free(c.batch);
-	return rc;
+	return 0;
 }
 
 int ingest_drain(struct ingest *ing)
 {
 	int total = 0;
+	struct apply_ctx ctx[INGEST_BATCH];
 	pthread_mutex_lock(&ing->drain_mu);
 	for (;;) {
 		struct pending_list l = {.n = 0};
@@ -463,12 +540,33 @@ int ingest_drain(struct ingest *ing)
 			pthread_mutex_unlock(&ing->drain_mu);
 			return rc;
 		}
+		for (int i = 0; i < l.n; i++)
+			body_prepare(ing, &l.items[i], &ctx[i]);
 		int failed = 0;
+		for (int first = 0; first < l.n && !failed; first += INGEST_TX_BODIES) {
+			struct apply_run r = {.bodies = &ctx[first], .n = l.n - first};
+			if (r.n > INGEST_TX_BODIES)
+				r.n = INGEST_TX_BODIES;
+			rc = store_tx(ing->st, apply_bodies, &r);
+			if (rc) { /* nothing of this transaction is kept */
+				log_error("ingest",
+					  "applying webhook bodies %lld..%lld failed: %s (will retry)",
+					  (long long)r.bodies[0].log_id,
+					  (long long)r.bodies[r.n - 1].log_id, cw_strerror(rc));
+				failed = 1;
+				break;
+			}
+			for (int i = 0; i < r.applied; i++)
+				body_count(ing, &r.bodies[i]);
+			total += r.applied;
+			if (r.applied < r.n) { /* keep the order: stop at the first failure */
+				log_error("ingest", "applying webhook body %lld failed: %s (will retry)",
+					  (long long)r.bodies[r.applied].log_id, cw_strerror(r.rc));
+				failed = 1;
+			}
+		}
 		for (int i = 0; i < l.n; i++) {
-			if (!failed && process_one(ing, &l.items[i]) == 0)
-				total++;
-			else
-				failed = 1; /* keep the order: stop at the first failure */
+			webhook_batch_free(ctx[i].batch);
 			free(l.items[i].body);
 		}
 		if (l.n < INGEST_BATCH || failed)
@@ -491,6 +589,9 @@ static void *worker(void *arg)
 		}
 		int stop = ing->stop;
 		ing->wake = 0;
+		/* before the drain reads: an accept committed after this point
+		 * wakes the worker again */
+		atomic_store(&ing->wake_posted, 0);
 		pthread_mutex_unlock(&ing->mu);
 		if (stop)
 			break;

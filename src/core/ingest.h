@@ -2,12 +2,16 @@
  * ingest.h — from a received webhook to carewire's state.
  *
  * Place (DESIGN.md §2): http/webhook.c verifies the signature and calls
- * ingest_accept(), which makes the raw body durable in webhook_log and only
- * then lets the caller answer 200. One worker thread then takes the bodies
- * oldest first, parses them (wa/webhook.c) and applies every event inside
- * one write transaction that also marks the body processed — so a crash at
- * any moment leaves a body either untouched (processed again after restart)
- * or fully applied, never half: exactly once.
+ * ingest_accept_async() (or ingest_accept()), which makes the raw body
+ * durable in webhook_log and only then lets the caller answer 200. One worker
+ * thread then takes the bodies oldest first, parses them (wa/webhook.c) and
+ * applies every event inside a savepoint that also marks the body processed —
+ * so a crash at any moment leaves a body either untouched (processed again
+ * after restart) or fully applied, never half: exactly once. Several bodies
+ * share one write transaction (INGEST_TX_BODIES in ingest.c), each in its own
+ * savepoint: a body that fails loses only itself, and the worker takes one
+ * group-commit slot for many bodies instead of one per body, which leaves the
+ * writer to the webhooks being acknowledged.
  *
  * Applying an event:
  *   status  → message_statuses (dedupe by wamid + status) and the message's
@@ -78,6 +82,20 @@ void ingest_free(struct ingest *ing);
  * Returns 0 once durable: only then may the webhook be acknowledged. */
 int ingest_accept(struct ingest *ing, const char *body, size_t len, const char *signature,
 		  int64_t *id);
+
+/* Called once a body handed to ingest_accept_async() is durable (rc 0) or
+ * could not be stored (a negative cw_err). It runs on the store's writer
+ * thread between two group commits: it must be quick and must not write to
+ * the store (see store_done_fn). */
+typedef void (*ingest_done_fn)(void *ud, int rc);
+
+/* ingest_accept() without the wait: the body is copied and queued for the
+ * next group commit, and done(ud, rc) reports the result; only after done
+ * says 0 may the webhook be acknowledged. Returns 0 when queued (done is then
+ * called exactly once) or a negative cw_err (done is never called). The HTTP
+ * receiver uses this to keep no thread waiting per webhook. */
+int ingest_accept_async(struct ingest *ing, const char *body, size_t len, const char *signature,
+			ingest_done_fn done, void *ud);
 
 /* Processes every pending body now, on the calling thread (tests and the
  * worker use it). Returns the number of bodies processed, or a cw_err. */

@@ -30,6 +30,7 @@
 #include "base/text.h"
 #include "base/time.h"
 #include "core/consent.h"
+#include "core/conversation.h"
 #include "core/orgconf.h"
 #include "core/outbox.h"
 #include "core/send.h"
@@ -1126,6 +1127,13 @@ static int handoff(struct exec *x, const struct journey_step *s)
 				SV_TEXT(note),
 				SV_INT(time_now_ms())};
 	int rc = store_tx_exec(x->tx, "handoff.insert", a, 8, NULL);
+	/* and in front of a person: the inbox's conversation, waiting from now */
+	char reason[CONV_HANDOFF_MAX];
+	snprintf(reason, sizeof reason, "journey:%s", x->r->key);
+	if (rc == 0 && x->r->number_id[0])
+		rc = conversation_handoff_tx(x->tx, x->r->org_id, x->r->number_id,
+					     x->r->contact_id, reason, json_str(s->j, "team"), note,
+					     time_now_ms());
 	free(note);
 	if (rc == 0)
 		set_var(x, "_handoff", json_string(json_str(s->j, "team")));
@@ -2097,12 +2105,14 @@ int journey_on_inbound(void *ud, struct store_tx *tx, const struct inbound *in)
 			goto done;
 		rc = INBOUND_CONTINUE;
 		int started = 0;
-		for (int i = 0; i < l.n && !started; i++)
-			if (strstr(folded, l.v[i].match)) {
+		for (int i = 0; i < l.n && !started; i++) {
+			char *match = l.v[i].match;
+			if (journey_words_match(&match, 1, folded)) {
 				rc = trigger_start(e, tx, in, l.v[i].key, "keyword", &started);
 				if (rc < 0)
 					goto done;
 			}
+		}
 		if (started) {
 			rc = INBOUND_HANDLED;
 			goto done;
@@ -2263,18 +2273,33 @@ int journey_on_event_tx(struct journey_engine *e, struct store_tx *tx, const cha
 	return 0;
 }
 
-int journey_erase_contact_tx(struct journey_engine *e, struct store_tx *tx, const char *org_id,
-			     const char *contact_id)
+int journey_erase_contact_tx(struct store_tx *tx, const char *org_id, const char *contact_id,
+			     int64_t now)
 {
-	struct live_list l = {.n = 0};
 	struct store_val la[] = {SV_TEXT(org_id), SV_TEXT(contact_id)};
-	int rc = store_tx_query(tx, "jrun.live_for_contact", la, 2, live_cb, &l);
-	if (rc < 0)
-		return rc;
-	int64_t now = sched_now(e->sched);
-	for (int i = 0; i < l.n && rc >= 0; i++)
-		rc = cancel_run(e, tx, l.v[i].id, "contact erased", now);
-	if (rc < 0)
+	int rc, n;
+	do {
+		struct live_list l = {.n = 0};
+		rc = store_tx_query(tx, "jrun.live_for_contact", la, 2, live_cb, &l);
+		if (rc < 0)
+			return rc;
+		rc = 0;
+		for (int i = 0; i < l.n && rc == 0; i++) {
+			/* cancel_run() without its engine: with was_reply 0 the
+			 * commit starts no queued run, and a cancelled run has no
+			 * timer to set, so nothing reads x.e */
+			struct run r;
+			rc = run_load_tx(tx, l.v[i].id, &r);
+			if (rc == 0 && r.found && live(&r)) {
+				struct exec x = {.e = NULL, .tx = tx, .r = &r, .now = now};
+				finish(&x, "cancelled", "contact erased");
+				rc = commit_run(&x, 0);
+			}
+			run_release(&r);
+		}
+		n = l.n;
+	} while (rc == 0 && n == 128); /* live_for_contact reads 128 at a time */
+	if (rc)
 		return rc;
 	rc = store_tx_exec(tx, "jrun.erase_contact", la, 2, NULL);
 	return rc ? rc : store_tx_exec(tx, "jresp.erase_contact", la, 2, NULL);

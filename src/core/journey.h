@@ -165,10 +165,14 @@ int journey_on_event_tx(struct journey_engine *e, struct store_tx *tx, const cha
 			const char *contact_id, const char *type, const json_t *event,
 			json_t *runs);
 
-/* Removes what runs hold about a contact being erased (variables, event
- * data, saved answers) inside tx, and cancels its live runs. */
-int journey_erase_contact_tx(struct journey_engine *e, struct store_tx *tx, const char *org_id,
-			     const char *contact_id);
+/* Erasure of a contact (core/contact.c contact_erase, inside its
+ * transaction): cancels every live run of the contact ("contact erased",
+ * ended at now) with its timers — a queued run too, so none starts in the
+ * place of another — and removes what runs hold about the person
+ * (variables, event data, pending calls, the texts of saved answers). Needs
+ * no engine: it only runs statements. Returns 0 or a store error. */
+int journey_erase_contact_tx(struct store_tx *tx, const char *org_id, const char *contact_id,
+			     int64_t now);
 
 /* Cancels the live runs of a campaign (cancel), and holds or releases the
  * timers of its runs (pause / resume). */

@@ -499,6 +499,20 @@ int journey_words_match(char *const *words, int nwords, const char *folded)
 	for (int i = 0; i < nwords; i++)
 		if (strstr(folded, words[i]))
 			return 1;
+	/* Hebrew one-letter prefixes on the first word of a phrase: "ההרצאה"
+	 * and "בהרצאה" are "הרצאה" (base/text.h; as the formulary reads them).
+	 * Each word of folded follows a space, and a phrase ends with one, so a
+	 * phrase met at a stem ends at a word boundary too. */
+	for (const char *w = folded; *w; w++) {
+		if (w[0] != ' ' || !w[1])
+			continue;
+		size_t stems[TEXT_HE_PREFIX_MAX];
+		size_t ns = text_he_prefixes(w + 1, strcspn(w + 1, " "), stems);
+		for (size_t k = 0; k < ns; k++)
+			for (int i = 0; i < nwords; i++)
+				if (strncmp(w + 1 + stems[k], words[i] + 1, strlen(words[i]) - 1) == 0)
+					return 1;
+	}
 	return 0;
 }
 

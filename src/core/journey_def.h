@@ -248,7 +248,9 @@ int journey_branch_matches(const struct journey_branch *b, const struct journey_
 char *journey_fold_words(const char *text);
 
 /* 1 when a folded phrase (as in branch words) occurs in folded text at word
- * boundaries. */
+ * boundaries; its first word also with up to three Hebrew one-letter
+ * prefixes attached (text_he_prefixes(): "ההרצאה" and "בהרצאה" match
+ * "הרצאה"). */
 int journey_words_match(char *const *words, int nwords, const char *folded);
 
 /* Parses an ISO-8601 duration ("P3D", "-PT24H") as base/time.h does;

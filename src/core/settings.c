@@ -231,9 +231,10 @@ static int set_quiet(struct update *u, const json_t *v, struct json_error *e)
 	static const char *const names[] = {"start", "end", NULL};
 	const char *bad = NULL;
 	if (!json_is_object(v))
-		return refuse(e, "quiet_hours",
-			      "quiet_hours must be {\"start\":\"HH:MM\",\"end\":\"HH:MM\"}, or false "
-			      "for none");
+		return refuse(
+		    e, "quiet_hours",
+		    "quiet_hours must be {\"start\":\"HH:MM\",\"end\":\"HH:MM\"}, or false "
+		    "for none");
 	if (unknown_member(v, names, &bad))
 		return refuse(e, "quiet_hours", "quiet_hours takes only start and end");
 	int start = hhmm(json_object_get(v, "start"));
@@ -460,6 +461,7 @@ static int set_target(struct update *u, const json_t *v, struct json_error *e)
 	return 0;
 }
 
+/* clang-format off */
 static const struct member {
 	const char *name;
 	int (*set)(struct update *u, const json_t *v, struct json_error *e);
@@ -471,6 +473,7 @@ static const struct member {
     {"optout_words", set_words},
     {"first_response_target_minutes", set_target},
 };
+/* clang-format on */
 
 #define NMEMBERS (sizeof members / sizeof members[0])
 
@@ -650,9 +653,8 @@ static int number_fn(struct store_tx *tx, void *ud)
 	return audit_record_tx(tx, &ae);
 }
 
-int settings_number_update(struct store *st, const char *org_id, const char *id,
-			   const json_t *body, const char *actor, json_t **out,
-			   struct json_error *e)
+int settings_number_update(struct store *st, const char *org_id, const char *id, const json_t *body,
+			   const char *actor, json_t **out, struct json_error *e)
 {
 	static const char *const names[] = {"rate_mps", "status", NULL};
 	static const char *const statuses[] = {"active", "paused", NULL};
@@ -690,8 +692,8 @@ int settings_number_update(struct store *st, const char *org_id, const char *id,
 			       .before = json_array()};
 	int rc = store_tx(st, number_fn, &x);
 	if (rc == 0 && s) {
-		const char *was = json_string_value(json_object_get(json_array_get(x.before, 0),
-								    "status"));
+		const char *was =
+		    json_string_value(json_object_get(json_array_get(x.before, 0), "status"));
 		if (was && strcmp(was, s) != 0)
 			log_info("settings", "phone number %s %s by %s", id,
 				 strcmp(s, "active") == 0 ? "resumed" : "paused",

@@ -41,12 +41,12 @@
 #include "base/json.h"
 #include "store/store.h"
 
-#define SETTINGS_CAP_MAX	 1000	    /* messages per period */
-#define SETTINGS_CAP_DAYS_MAX	 366
-#define SETTINGS_TIER_MAX	 100000000 /* recipients per 24 h */
-#define SETTINGS_CATEGORY_MAX	 64	    /* bytes of a result category */
-#define SETTINGS_OPTOUT_WORDS	 64	    /* configured opt-out words */
-#define SETTINGS_RATE_MAX	 1000	    /* messages per second (Meta's highest) */
+#define SETTINGS_CAP_MAX      1000 /* messages per period */
+#define SETTINGS_CAP_DAYS_MAX 366
+#define SETTINGS_TIER_MAX     100000000 /* recipients per 24 h */
+#define SETTINGS_CATEGORY_MAX 64	/* bytes of a result category */
+#define SETTINGS_OPTOUT_WORDS 64	/* configured opt-out words */
+#define SETTINGS_RATE_MAX     1000	/* messages per second (Meta's highest) */
 
 /* The settings of org_id as above, with every default applied. Returns 0
  * and a new object in *out, CW_ENOTFOUND or a store error. */
@@ -73,8 +73,7 @@ int settings_numbers(struct store *st, const char *org_id, json_t **out);
  * dispatcher reads numbers again within seconds (core/dispatch.h). Returns
  * 0 and the number after the change in *out, CW_EINVAL with e, CW_ENOTFOUND
  * (no such number in org_id) or a store error. */
-int settings_number_update(struct store *st, const char *org_id, const char *id,
-			   const json_t *body, const char *actor, json_t **out,
-			   struct json_error *e);
+int settings_number_update(struct store *st, const char *org_id, const char *id, const json_t *body,
+			   const char *actor, json_t **out, struct json_error *e);
 
 #endif

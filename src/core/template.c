@@ -495,7 +495,7 @@ static const struct {
 	const char *purpose;
 	const char *categories[3];
 } fits[] = {
-	{"service", {"UTILITY", "AUTHENTICATION", NULL}},
+	{"service", {"UTILITY", NULL, NULL}}, /* as policy.c: no purpose sends one-time codes */
 	{"reminders", {"UTILITY", NULL, NULL}},
 	{"results", {"UTILITY", NULL, NULL}},
 	{"surveys", {"UTILITY", "MARKETING", NULL}},

@@ -28,8 +28,8 @@
 
 /* ?name= as an integer in [lo, hi], def when absent. Returns 0, or writes
  * 422 naming the parameter and returns -1. */
-static int query_int(const struct http_request *req, struct http_response *resp,
-		     const char *name, int def, int lo, int hi, int *out)
+static int query_int(const struct http_request *req, struct http_response *resp, const char *name,
+		     int def, int lo, int hi, int *out)
 {
 	const char *s = http_query(req, name);
 	*out = def;

@@ -23,6 +23,9 @@ static const struct http_route *const tables[] = {
 	api_campaigns_routes,
 	api_events_routes,
 	api_amocrm_routes,
+	api_analytics_routes,
+	api_settings_routes,
+	api_numbers_routes,
 };
 
 /* One carewire process serves one HTTP server; /metrics reads its counters. */

@@ -23,6 +23,9 @@ extern const struct http_route api_journeys_routes[];
 extern const struct http_route api_campaigns_routes[];
 extern const struct http_route api_events_routes[];
 extern const struct http_route api_amocrm_routes[];
+extern const struct http_route api_analytics_routes[];
+extern const struct http_route api_settings_routes[];
+extern const struct http_route api_numbers_routes[];
 
 /* Mounts the webhook receiver, /healthz, /metrics and the /api/v1 tables on
  * srv with app as user data. */

@@ -11,6 +11,15 @@
  * (one fsync) acknowledges a whole batch. Jobs that must run with no
  * transaction open (migrations, the statement check) run alone.
  *
+ * An asynchronous job (store_exec_async) has no caller waiting: it lives on
+ * the heap with a copy of its statement name and values, and after the
+ * commit the writer calls its done callback and frees it. Thousands of such
+ * jobs (suspended HTTP requests) can wait for one fsync with no thread each.
+ *
+ * A job of one statement runs without a savepoint when the backend's failing
+ * statements undo only themselves (stmt_atomic): SAVEPOINT and RELEASE would
+ * cost two more statements per job for nothing.
+ *
  * Everything database-specific is behind struct store_backend (store_int.h).
  */
 #include "store/store.h"
@@ -49,9 +58,13 @@ struct job {
 	void *ud;
 	/* JOB_ALONE: runs on the writer with no transaction open */
 	int (*alone)(struct store *st, void *ud);
+	/* asynchronous (store_exec_async): no caller waits on done; the
+	 * writer calls on_done and frees the job */
+	store_done_fn on_done;
+	void *done_ud;
 
 	int rc;
-	sem_t done; /* posted by the writer once rc is final */
+	sem_t done; /* posted by the writer once rc is final (synchronous jobs) */
 	struct job *next;
 };
 
@@ -121,13 +134,17 @@ static void batch_run(struct store *st, struct job **jobs, size_t n, uint64_t *c
 		}
 		int undone = 0;
 		for (; i < n && !undone; i++) {
-			rc = be->sp_begin(st->h);
-			if (rc == 0) {
-				rc = job_run(st, jobs[i]);
-				if (rc == 0)
-					rc = be->sp_release(st->h);
-				if (rc && be->tx_open(st->h))
-					be->sp_rollback(st->h); /* undo this job only */
+			if (jobs[i]->kind == JOB_EXEC && be->stmt_atomic) {
+				rc = job_run(st, jobs[i]); /* undoes only itself on failure */
+			} else {
+				rc = be->sp_begin(st->h);
+				if (rc == 0) {
+					rc = job_run(st, jobs[i]);
+					if (rc == 0)
+						rc = be->sp_release(st->h);
+					if (rc && be->tx_open(st->h))
+						be->sp_rollback(st->h); /* undo this job only */
+				}
 			}
 			jobs[i]->rc = rc;
 			if (rc && !be->tx_open(st->h)) {
@@ -236,35 +253,65 @@ static void *writer_main(void *arg)
 		/* Wake the callers without holding the queue lock, each on its
 		 * own semaphore, so they neither wait for one another nor for
 		 * the lock on their way out. After sem_post the caller may
-		 * return: its job (on its stack) is gone. */
-		for (size_t i = 0; i < n; i++)
-			sem_post(&batch[i]->done);
+		 * return: its job (on its stack) is gone. An asynchronous job
+		 * is reported through its callback and freed here. */
+		for (size_t i = 0; i < n; i++) {
+			struct job *j = batch[i];
+			if (j->on_done) {
+				j->on_done(j->done_ud, j->rc, j->rc ? 0 : j->changes);
+				free(j);
+			} else {
+				sem_post(&j->done);
+			}
+		}
 		pthread_mutex_lock(&st->mu);
 	}
 	pthread_mutex_unlock(&st->mu);
 	return NULL;
 }
 
-/* Queues j and waits for its result. */
-static int job_submit(struct store *st, struct job *j)
+/* A write call is refused where it could wait for itself. */
+static int write_allowed(struct store *st)
 {
 	if (tl_writer_of == st) {
 		log_error("store",
-			  "write call from inside a store_tx function (use store_tx_exec)");
+			  "write call from inside a store_tx function or a done callback "
+			  "(use store_tx_exec)");
 		return CW_EINTERNAL;
 	}
 	if (st->be->reading(st->h)) {
 		log_error("store", "write call from inside a row callback (write after the read)");
 		return CW_EINTERNAL;
 	}
+	return 0;
+}
+
+/* A caller leaves the store's code; the last one out tells a waiting
+ * store_free (see there). */
+static void inflight_leave(struct store *st)
+{
+	if (atomic_fetch_sub(&st->inflight, 1) == 1 && atomic_load(&st->stopping)) {
+		pthread_mutex_lock(&st->mu);
+		pthread_cond_signal(&st->cv_idle);
+		pthread_mutex_unlock(&st->mu);
+	}
+}
+
+/* Appends j to the queue, waiting for room. Returns 0, or CW_EUNAVAIL once
+ * store_free has begun (the writer may be gone: j would never run). The
+ * caller is counted in st->inflight around the call. */
+static int job_enqueue(struct store *st, struct job *j)
+{
 	j->rc = 0;
 	j->next = NULL;
-	sem_init(&j->done, 0, 0);
-
-	atomic_fetch_add(&st->inflight, 1);
 	pthread_mutex_lock(&st->mu);
-	while (st->pending >= STORE_QUEUE_MAX)
+	while (st->pending >= STORE_QUEUE_MAX && !atomic_load(&st->stopping))
 		pthread_cond_wait(&st->cv_room, &st->mu);
+	if (atomic_load(&st->stopping)) {
+		pthread_mutex_unlock(&st->mu);
+		log_error("store", "write refused: the store is closing");
+		return CW_EUNAVAIL;
+	}
 	if (st->tail)
 		st->tail->next = j;
 	else
@@ -273,17 +320,25 @@ static int job_submit(struct store *st, struct job *j)
 	st->pending++;
 	pthread_cond_signal(&st->cv_work);
 	pthread_mutex_unlock(&st->mu);
+	return 0;
+}
 
-	while (sem_wait(&j->done) != 0)
-		; /* EINTR */
-	sem_destroy(&j->done);
-	int rc = j->rc;
-	/* the last caller out tells a waiting store_free (see there) */
-	if (atomic_fetch_sub(&st->inflight, 1) == 1 && atomic_load(&st->stopping)) {
-		pthread_mutex_lock(&st->mu);
-		pthread_cond_signal(&st->cv_idle);
-		pthread_mutex_unlock(&st->mu);
+/* Queues j and waits for its result. */
+static int job_submit(struct store *st, struct job *j)
+{
+	int rc = write_allowed(st);
+	if (rc)
+		return rc;
+	sem_init(&j->done, 0, 0);
+	atomic_fetch_add(&st->inflight, 1);
+	rc = job_enqueue(st, j);
+	if (rc == 0) {
+		while (sem_wait(&j->done) != 0)
+			; /* EINTR */
+		rc = j->rc;
 	}
+	sem_destroy(&j->done);
+	inflight_leave(st);
 	return rc;
 }
 
@@ -358,6 +413,7 @@ void store_free(struct store *st)
 	pthread_mutex_lock(&st->mu);
 	atomic_store(&st->stopping, 1);
 	pthread_cond_signal(&st->cv_work);
+	pthread_cond_broadcast(&st->cv_room); /* callers waiting for room give up */
 	pthread_mutex_unlock(&st->mu);
 	pthread_join(st->writer, NULL); /* the writer drains the queue first */
 	/* callers woken by the last batch may still be on their way out */
@@ -432,6 +488,69 @@ int store_exec(struct store *st, const char *stmt, const struct store_val *args,
 	return rc;
 }
 
+/* Total size of a copy of nargs values with their text and blobs. */
+static size_t vals_copy_size(const struct store_val *args, size_t nargs)
+{
+	size_t n = nargs * sizeof *args;
+	for (size_t i = 0; i < nargs; i++) {
+		const struct store_val *v = &args[i];
+		if (v->type == SV_T_TEXT && v->s)
+			n += (v->n ? v->n : strlen(v->s)) + 1;
+		else if (v->type == SV_T_BLOB && v->s)
+			n += v->n;
+	}
+	return n;
+}
+
+int store_exec_async(struct store *st, const char *stmt, const struct store_val *args,
+		     size_t nargs, store_done_fn done, void *ud)
+{
+	if (!stmt || (nargs && !args) || !done)
+		return CW_EINVAL;
+	int rc = write_allowed(st);
+	if (rc)
+		return rc;
+	/* One allocation: the job, then the values, then their bytes and the
+	 * statement name. struct job's size is a multiple of its alignment,
+	 * which is at least a store_val's. */
+	size_t namelen = strlen(stmt) + 1;
+	struct job *j = xmalloc(sizeof *j + vals_copy_size(args, nargs) + namelen);
+	memset(j, 0, sizeof *j);
+	struct store_val *v = (struct store_val *)(void *)(j + 1);
+	char *p = (char *)(v + nargs);
+	for (size_t i = 0; i < nargs; i++) {
+		v[i] = args[i];
+		size_t len = 0;
+		if (v[i].type == SV_T_TEXT && v[i].s) {
+			len = v[i].n ? v[i].n : strlen(v[i].s);
+			memcpy(p, v[i].s, len);
+			p[len] = '\0';
+			v[i].s = p;
+			p += len + 1;
+		} else if (v[i].type == SV_T_BLOB && v[i].s) {
+			len = v[i].n;
+			if (len)
+				memcpy(p, v[i].s, len);
+			v[i].s = p; /* never NULL: an empty blob stays a blob */
+			p += len;
+		}
+	}
+	memcpy(p, stmt, namelen);
+	j->kind = JOB_EXEC;
+	j->stmt = p;
+	j->args = v;
+	j->nargs = nargs;
+	j->on_done = done;
+	j->done_ud = ud;
+
+	atomic_fetch_add(&st->inflight, 1);
+	rc = job_enqueue(st, j);
+	inflight_leave(st);
+	if (rc)
+		free(j);
+	return rc;
+}
+
 int store_tx(struct store *st, store_tx_fn fn, void *ud)
 {
 	if (!fn)
@@ -460,6 +579,23 @@ int store_tx_query(struct store_tx *tx, const char *stmt, const struct store_val
 	return tx->st->be->w_query(tx->st->h, stmt, args, nargs, fn, ud);
 }
 
+int store_tx_savepoint(struct store_tx *tx, store_tx_fn fn, void *ud)
+{
+	const struct store_backend *be = tx->st->be;
+	void *h = tx->st->h;
+	if (!fn)
+		return CW_EINVAL;
+	int rc = be->sp_begin(h);
+	if (rc)
+		return rc;
+	rc = fn(tx, ud);
+	if (rc == 0)
+		rc = be->sp_release(h);
+	if (rc && be->tx_open(h))
+		be->sp_rollback(h); /* undo fn's part only */
+	return rc;
+}
+
 int64_t store_tx_last_id(struct store_tx *tx)
 {
 	return tx->st->be->w_last_id(tx->st->h);
@@ -469,6 +605,7 @@ void store_get_stats(struct store *st, struct store_stats *out)
 {
 	pthread_mutex_lock(&st->mu);
 	*out = st->stats;
+	out->pending = st->pending;
 	pthread_mutex_unlock(&st->mu);
 }
 

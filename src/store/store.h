@@ -12,7 +12,8 @@
  * work to one writer, which runs many callers' work inside one database
  * transaction (each caller's part in its own savepoint, so one caller's
  * failure undoes only its own part) and wakes every caller after COMMIT.
- * When a write call returns 0 its effect is durable.
+ * When a write call returns 0 its effect is durable. store_exec_async() is
+ * the same write without the wait: a callback reports the result.
  *
  * Reads (store_query) run on a pool of read connections concurrently with
  * writes (SQLite WAL).
@@ -99,6 +100,28 @@ const char *store_dialect(const struct store *st);
 int store_exec(struct store *st, const char *stmt, const struct store_val *args, size_t nargs,
 	       int64_t *changes);
 
+/* Called on the writer thread once an asynchronous write is final: rc is 0
+ * (durable) or a negative cw_err, changes as store_exec() gives it. It runs
+ * between two group commits, so it must be quick: record the result and hand
+ * it on (wake a thread, resume an HTTP request). It must not call any store
+ * write function (store_exec, store_exec_async, store_tx); reads are allowed
+ * but slow every other writer down. */
+typedef void (*store_done_fn)(void *ud, int rc, int64_t changes);
+
+/* Queues a named write statement like store_exec() but returns at once:
+ * done(ud, rc, changes) is called on the writer thread after the group commit
+ * that made it durable, or after it failed. The statement name and every
+ * value (text and blobs included) are copied: args may be freed as soon as
+ * this returns. Waits for room when the queue is full (as store_exec does).
+ * Returns 0 when queued, and then done is called exactly once; or a negative
+ * cw_err (the store is closing, or the call came from the writer thread or a
+ * row callback), and then done is never called.
+ *
+ * This is how many requests wait for one fsync without a thread each: the
+ * webhook receiver suspends its HTTP request and resumes it from done. */
+int store_exec_async(struct store *st, const char *stmt, const struct store_val *args,
+		     size_t nargs, store_done_fn done, void *ud);
+
 /* Runs a named read statement; fn is called per row. Returns 0, a negative
  * cw_err, or fn's first non-zero positive return. */
 int store_query(struct store *st, const char *stmt, const struct store_val *args, size_t nargs,
@@ -129,6 +152,12 @@ int store_tx_exec(struct store_tx *tx, const char *stmt, const struct store_val 
 		  size_t nargs, int64_t *changes);
 int store_tx_query(struct store_tx *tx, const char *stmt, const struct store_val *args,
 		   size_t nargs, store_row_fn fn, void *ud);
+/* Runs fn inside a nested savepoint of tx (from inside a store_tx function):
+ * when fn returns non-zero only what fn did is undone, that value is
+ * returned, and the transaction goes on. Lets one store_tx apply several
+ * independent units (the ingest worker's webhook bodies) in one commit while
+ * a failing unit loses only itself. */
+int store_tx_savepoint(struct store_tx *tx, store_tx_fn fn, void *ud);
 /* The rowid / serial id of the last insert within tx. */
 int64_t store_tx_last_id(struct store_tx *tx);
 
@@ -146,6 +175,7 @@ struct store_stats {
 	uint64_t commits;      /* database transactions committed */
 	uint64_t writes;       /* store_exec + store_tx calls completed */
 	uint64_t write_errors;
+	uint64_t pending;      /* jobs queued now, not yet taken by the writer */
 };
 void store_get_stats(struct store *st, struct store_stats *out);
 

@@ -39,6 +39,13 @@ struct store_row {
 struct store_backend {
 	const char *name;    /* "sqlite" — store_backend_name() */
 	const char *dialect; /* "sqlite" — store_dialect() */
+	/* Non-zero when a failing statement undoes only its own changes and
+	 * leaves the transaction open (SQLite's statement journal, given no
+	 * statement uses OR FAIL): store.c then runs a one-statement job
+	 * (store_exec) with no savepoint of its own, two statements fewer per
+	 * job in a group commit. PostgreSQL aborts the whole transaction on any
+	 * error, so its backend leaves this 0. */
+	int stmt_atomic;
 
 	/* Opens the backend on target (the URL without its scheme). Returns 0
 	 * and the backend's handle in *out, or a negative cw_err. */

@@ -15,6 +15,14 @@
  * mutex that the writer holds from BEGIN to COMMIT; a read therefore never
  * sees work that is not committed, exactly as with a file.
  *
+ * Statements are atomic on their own: a failing one is undone by SQLite's
+ * statement journal and the transaction stays open (or SQLite undoes the
+ * whole transaction, which store.c detects), so store.c runs a one-statement
+ * job without a savepoint (stmt_atomic). That holds only while no named
+ * statement uses the OR FAIL conflict clause, which keeps the changes a
+ * failing statement made before it failed; store_check_statements() refuses
+ * one that does.
+ *
  * Durability: synchronous=FULL by default, so a COMMIT has reached the disk
  * (the WAL is fsynced) before any caller of the batch is woken. The URL
  * option ?sync=normal trades that for speed (a power cut may lose the last
@@ -24,11 +32,13 @@
  * created (0700) and a new database file is made private (0600): it holds
  * health data.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -706,6 +716,25 @@ static int sq_migrate(void *h, int *applied)
 	return rc;
 }
 
+/* Does sql use the OR FAIL conflict clause (any case, any spacing)? */
+static int sq_has_or_fail(const char *sql)
+{
+	for (const char *p = sql; *p; p++) {
+		if ((p[0] | 0x20) != 'o' || (p[1] | 0x20) != 'r')
+			continue;
+		if (p > sql && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+			continue;
+		const char *q = p + 2;
+		if (!isspace((unsigned char)*q))
+			continue;
+		while (isspace((unsigned char)*q))
+			q++;
+		if (strncasecmp(q, "fail", 4) == 0 && !isalnum((unsigned char)q[4]) && q[4] != '_')
+			return 1;
+	}
+	return 0;
+}
+
 static int sq_check(void *h)
 {
 	struct sq *q = h;
@@ -718,6 +747,13 @@ static int sq_check(void *h)
 		if (sqlite3_prepare_v2(q->w.db, d->sql, -1, &s, NULL) != SQLITE_OK) {
 			log_error("store", "statement \"%s\" does not compile: %s", d->name,
 				  sqlite3_errmsg(q->w.db));
+			bad++;
+		}
+		if (sq_has_or_fail(d->sql)) {
+			log_error("store",
+				  "statement \"%s\" uses OR FAIL: a failing statement must undo "
+				  "itself (see stmt_atomic)",
+				  d->name);
 			bad++;
 		}
 		sqlite3_finalize(s);
@@ -903,6 +939,7 @@ static const void *sq_row_blob(const struct store_row *row, int col, size_t *len
 const struct store_backend store_sqlite_backend = {
     .name = "sqlite",
     .dialect = "sqlite",
+    .stmt_atomic = 1,
     .open = sq_open,
     .close = sq_close,
     .migrate = sq_migrate,

@@ -5,6 +5,13 @@ tests/integration/outbox_load (outbox_enqueue_tx, as a producer).
     python3 test_dispatch.py CAREWIRE_BINARY OUTBOX_LOAD_BINARY
 
 CW_IT_DISPATCH_N sets the batch of the fault test (default 10000).
+
+What each test costs, and why (the file runs in the gcc and the ASan build
+in CI): the fault test is bound by the rate (10,000 messages plus ~15 %
+retries at 1,000/s, halved while 130429s come: about 25 s); the crash test
+sends 2,000 at 500/s with a 3 s grace period; the 100,000 marketing rows of
+the reminder test are made by `outbox_load --clone` (the producer's row
+copied inside SQLite: 2 s instead of 10 s, or 40 s under ASan).
 """
 import json
 import os
@@ -41,8 +48,9 @@ def setup(h, rate):
         check(st in (200, 201), "template %s: %s %s" % (name, st, body))
 
 
-def load(h, count, prio, purpose, template, first_user, users, prefix):
-    r = subprocess.run([LOADER, "sqlite:" + h.db, h.org_id, h.number_id, str(count), str(prio),
+def load(h, count, prio, purpose, template, first_user, users, prefix, clone=False):
+    r = subprocess.run([LOADER] + (["--clone"] if clone else []) +
+                       ["sqlite:" + h.db, h.org_id, h.number_id, str(count), str(prio),
                         purpose, template, str(first_user), str(users), prefix],
                        capture_output=True, text=True, timeout=300)
     check(r.returncode == 0, "outbox_load: %s" % r.stderr)
@@ -57,6 +65,18 @@ def stats(h):
 
 def count(h, sql, *args):
     return h.query(sql, *args)[0][0]
+
+
+def metrics(h):
+    """GET /metrics as {name_with_labels: value}."""
+    st, text = h.request("GET", h.url("/metrics"))
+    check(st == 200 and isinstance(text, str), "metrics: %s" % st)
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
 
 
 def test_faults_every_message_once_within_rate(h):
@@ -84,6 +104,16 @@ def test_faults_every_message_once_within_rate(h):
     check(count(h, "SELECT count(DISTINCT wamid) FROM outbox") == BATCH, "one wamid each")
     check(count(h, "SELECT count(*) FROM messages WHERE direction = 'out' AND wamid IS NULL")
           == 0, "every messages row has its wamid")
+    # /metrics tells the same story (a wamid adopted from a webhook that
+    # overtook the answer is sent without counting in sent_total)
+    m = metrics(h)
+    check(0 < m["carewire_dispatch_sent_total"] <= BATCH and
+          m["carewire_dispatch_claimed_total"] >= BATCH and
+          m["carewire_dispatch_retried_total"] > 0 and
+          m["carewire_dispatch_requests_total"] >= BATCH + m["carewire_dispatch_retried_total"] and
+          m["carewire_dispatch_failed_total"] == 0 and
+          m['carewire_dispatch_number_paused{number="%s"}' % h.number_id] == 0,
+          "metrics: %s" % {k: v for k, v in m.items() if "dispatch" in k})
     print("     %d messages in %.1f s; busiest second %d; 429s %d, 5xx %d" %
           (BATCH, took, most, s["rejected"]["429"], s["rejected"]["5xx"]))
 
@@ -91,14 +121,19 @@ def test_faults_every_message_once_within_rate(h):
 def test_kill9_during_dispatch(h):
     """kill -9 of the server in the middle of a batch, restart: every message
     is sent, and no more go twice than were in flight."""
-    n, rate = 3000, 300
+    n, rate = 2000, 500
     setup(h, rate)
     load(h, n, 1, "marketing", "promo", 1, n, "it:kill")
+    # The grace period lets the status webhooks of the requests that were in
+    # flight (retried by the simulator from 0.5 s on) name their rows.
     env = {"CAREWIRE_DISPATCH_GRACE_MS": "3000", "CAREWIRE_LOG_LEVEL": "warn"}
     h.start_serve(env)
-    h.wait(lambda: stats(h)["accepted_total"] >= n // 3, "a third accepted", timeout=60)
+    h.wait(lambda: stats(h)["accepted_total"] >= n // 4, "a quarter accepted", timeout=60)
     h.kill("serve")
     before = stats(h)["accepted_total"]
+    # Every row that may have reached the simulator without our knowing is
+    # "sending" on disk: requests in flight (at most MAX_INFLIGHT), answers
+    # not yet recorded, and rows claimed ahead not yet requested.
     sending = count(h, "SELECT count(*) FROM outbox WHERE state = 'sending'")
     h.start_serve(env)
     h.wait(lambda: count(h, "SELECT count(*) FROM outbox WHERE state = 'sent'") == n,
@@ -106,8 +141,9 @@ def test_kill9_during_dispatch(h):
     accepted = stats(h)["accepted_total"]
     dups = accepted - n
     check(dups >= 0, "fewer accepted (%d) than messages (%d)" % (accepted, n))
-    check(dups <= MAX_INFLIGHT, "%d went twice; at most %d were in flight" %
-          (dups, MAX_INFLIGHT))
+    check(dups <= MAX_INFLIGHT and dups <= sending,
+          "%d went twice; at most %d were in flight, %d rows sending" %
+          (dups, MAX_INFLIGHT, sending))
     check(count(h, "SELECT count(*) FROM outbox WHERE state <> 'sent'") == 0, "nothing lost")
     print("     killed at %d accepted with %d rows sending; %d duplicates" %
           (before, sending, dups))
@@ -117,7 +153,16 @@ def test_reminder_behind_100k_marketing(h):
     """A reminder queued behind 100,000 marketing messages leaves within a
     second."""
     setup(h, 80)
-    load(h, 100000, 1, "marketing", "promo", 1, 20000, "it:bulk")
+    load(h, 100000, 1, "marketing", "promo", 1, 20000, "it:bulk", clone=True)
+    check(count(h, "SELECT count(*) FROM outbox WHERE priority = 1 AND state = 'queued'")
+          == 100000, "100,000 marketing messages queued")
+    # the copies are the producer's row with their own id and recipient
+    row = h.query("SELECT o.id, o.payload, m.payload, m.biz_opaque FROM outbox o "
+                  "JOIN messages m ON m.id = o.id WHERE o.idem_key = 'it:bulk:54321'")
+    body = json.loads(row[0][1])
+    check(body["biz_opaque_callback_data"] == row[0][0] == row[0][3] and
+          body["to"] == "972500014322" and json.loads(row[0][2]) == body and
+          body["template"]["name"] == "promo", "a copied row: %s" % (row,))
     h.start_serve({"CAREWIRE_LOG_LEVEL": "warn"})
     h.wait(lambda: stats(h)["accepted_total"] >= 100, "the campaign is going", timeout=30)
     t0 = time.time()

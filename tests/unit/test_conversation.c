@@ -3,9 +3,10 @@
  * landing in one live conversation per contact, the "Talk to us" handoff,
  * agents' replies through the send path with first-response samples (in
  * business hours), the closed window, the out-of-hours reply once per
- * closed period, assignment, closing and reopening, the list and its
- * filters and cursor, the thread with decisions and refused attempts, the
- * figures, the metrics, the audit entries, and message texts.
+ * closed period, assignment, closing and reopening, journeys' hand-offs,
+ * the list and its filters and cursor, the thread with decisions and
+ * refused attempts, the figures, the metrics, the audit entries, and
+ * message texts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -524,6 +525,138 @@ static void test_assign_close_reopen(void **state)
 	assert_int_equal(count("SELECT count(*) FROM audit_log WHERE detail LIKE '%question%'"), 0);
 }
 
+struct handoff_ctx {
+	const char *contact, *reason, *team, *note;
+	int64_t at;
+	int rc;
+};
+
+static int handoff_fn(struct store_tx *tx, void *ud)
+{
+	struct handoff_ctx *h = ud;
+	h->rc = conversation_handoff_tx(tx, E.db.org, E.number, h->contact, h->reason, h->team,
+					h->note, h->at);
+	return h->rc;
+}
+
+/* What a journey's handoff step does, in its own transaction. */
+static int handoff(const char *contact, const char *reason, const char *team, const char *note,
+		   int64_t at)
+{
+	struct handoff_ctx h = {contact, reason, team, note, at, 0};
+	time_clock_set(at);
+	int rc = store_tx(E.db.st, handoff_fn, &h);
+	return rc ? rc : h.rc;
+}
+
+static void test_journey_handoff(void **state)
+{
+	(void)state;
+	/* nobody wrote: a new conversation, open and waiting from the hand-off */
+	const char *a = sendenv_contact(&E, "972521111121", "he", "Asia/Jerusalem");
+	assert_int_equal(handoff(a, "journey:missed_call", "reception", "Call back: evening", NOW),
+			 0);
+	struct conversation conv;
+	live(a, &conv);
+	assert_string_equal(conv.status, "open");
+	assert_string_equal(conv.handoff, "journey:missed_call");
+	assert_string_equal(conv.team, "reception");
+	assert_string_equal(conv.note, "Call back: evening");
+	assert_int_equal(conv.waiting_since, NOW);
+	assert_int_equal(conv.opened_at, NOW);
+	assert_int_equal(conv.last_message_at, NOW);
+	assert_int_equal(conv.unread, 0);
+	json_t *j = conversation_json(&conv, NULL, 1, NOW);
+	assert_string_equal(json_string_value(json_object_get(j, "handoff")),
+			    "journey:missed_call");
+	assert_string_equal(json_string_value(json_object_get(j, "team")), "reception");
+	assert_string_equal(json_string_value(json_object_get(j, "note")), "Call back: evening");
+	json_decref(j);
+	j = conversation_json(&conv, NULL, 0, NOW); /* a viewer sees no note */
+	assert_true(json_is_null(json_object_get(j, "note")));
+	json_decref(j);
+	/* audited with the reason and the team, never the note */
+	char *detail = testdb_text(&E.db, "SELECT detail FROM audit_log WHERE action = "
+					  "'conversation.handoff' AND actor = 'system:inbox'");
+	assert_non_null(detail);
+	assert_non_null(strstr(detail, conv.id));
+	assert_non_null(strstr(detail, "handoff=journey:missed_call team=reception"));
+	assert_null(strstr(detail, "evening"));
+	free(detail);
+	/* it is no unanswered question of the person's (analytics) */
+	assert_int_equal(count("SELECT count(*) FROM analytics_unanswered"), 0);
+
+	/* a conversation the team answered: open again, waiting from now */
+	const char *b = sendenv_contact(&E, "972521111122", "en", "Asia/Jerusalem");
+	inbound(b, "972521111122", NOW, "Can I bring my husband?", NULL);
+	assert_int_equal(count("SELECT count(*) FROM analytics_unanswered"), 1);
+	live(b, &conv);
+	struct send_result res;
+	assert_int_equal(reply_text(conv.id, "AGENT1", "Yes, of course", NOW + 3 * MIN, &res), 0);
+	assert_int_equal(handoff(b, "journey:review_on_crm", "quality", NULL, NOW + 10 * MIN), 0);
+	struct conversation again;
+	live(b, &again);
+	assert_string_equal(again.id, conv.id);
+	assert_string_equal(again.status, "open");
+	assert_string_equal(again.handoff, "journey:review_on_crm");
+	assert_string_equal(again.note, "");
+	assert_int_equal(again.waiting_since, NOW + 10 * MIN);
+	assert_int_equal(again.first_response_at, NOW + 3 * MIN);
+	assert_int_equal(again.unread, 0);
+	assert_int_equal(again.last_message_at, NOW + 10 * MIN);
+	/* the team's next answer is a first response to the hand-off */
+	assert_int_equal(reply_text(conv.id, "AGENT1", "How can we help?", NOW + 12 * MIN, &res),
+			 0);
+	assert_int_equal(count("SELECT count(*) FROM first_responses"), 2);
+	assert_int_equal(count("SELECT max(waited_ms) FROM first_responses"), 3 * MIN);
+	assert_int_equal(count("SELECT min(waited_ms) FROM first_responses"), 2 * MIN);
+	assert_int_equal(count("SELECT count(*) FROM analytics_unanswered"), 1);
+
+	/* someone already waits: the wait goes on from its start */
+	const char *c = sendenv_contact(&E, "972521111123", "ru", "Europe/Moscow");
+	inbound(c, "972521111123", NOW, "Алло?", NULL);
+	assert_int_equal(handoff(c, "journey:results_ready", "nurses", "Results", NOW + 5 * MIN),
+			 0);
+	live(c, &conv);
+	assert_string_equal(conv.handoff, "journey:results_ready");
+	assert_int_equal(conv.waiting_since, NOW);
+	assert_int_equal(conv.unread, 1);
+
+	/* a closed conversation stays closed: the hand-off opens a new one */
+	assert_int_equal(conversation_set_closed(E.db.st, E.db.org, conv.id, 1, ACTOR, NULL), 0);
+	assert_int_equal(handoff(c, "journey:results_ready", "nurses", NULL, NOW + HOUR), 0);
+	live(c, &again);
+	assert_string_not_equal(again.id, conv.id);
+	assert_int_equal(again.waiting_since, NOW + HOUR);
+	char sql[300];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM conversations WHERE contact_id = '%s'", c);
+	assert_int_equal(count(sql), 2);
+
+	/* a long note is cut, at a character */
+	char note[CONV_NOTE_MAX * 2];
+	size_t n = 0;
+	while (n + 2 < sizeof note) {
+		memcpy(note + n, "ש", 2);
+		n += 2;
+	}
+	note[n] = '\0';
+	assert_int_equal(handoff(a, "journey:missed_call", "reception", note, NOW + HOUR), 0);
+	live(a, &conv);
+	assert_true(strlen(conv.note) < CONV_NOTE_MAX);
+	assert_true(strlen(conv.note) > CONV_NOTE_MAX - 4);
+	assert_int_equal(strlen(conv.note) % 2, 0);
+
+	/* refused: nothing stored */
+	assert_int_equal(handoff(a, "bogus", "reception", NULL, NOW), CW_EINVAL);
+	assert_int_equal(handoff(a, "journey:", "reception", NULL, NOW), CW_EINVAL);
+	assert_int_equal(handoff(NULL, "journey:x", NULL, NULL, NOW), CW_EINVAL);
+	live(a, &conv);
+	assert_string_equal(conv.handoff, "journey:missed_call");
+	assert_int_equal(count("SELECT count(*) FROM audit_log WHERE action = "
+			       "'conversation.handoff'"),
+			 5);
+}
+
 struct collected {
 	int n;
 	char ids[8][ID_SIZE];
@@ -724,6 +857,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_window_closed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_auto_reply_once_per_period, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_assign_close_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_journey_handoff, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_and_thread, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 	    cmocka_unit_test(test_message_text),

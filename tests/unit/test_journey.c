@@ -7,7 +7,9 @@
  * in Russian, events with subjects and cancel_on, results by consent and
  * sensitivity, quiet hours, keywords and the first message of a new
  * contact, a webhook step that gets no answer, and campaigns (preview,
- * confirmation, canary, the guard halting, pause / resume / cancel).
+ * confirmation, canary, the guard halting, pause / resume / cancel), the
+ * erasure of a contact ending its runs, and a hand-off opening the inbox's
+ * conversation.
  *
  * The clock is pinned (SENDENV_NOW, a Sunday 12:00 in Jerusalem) and moved
  * with time_clock_set(); timers fire through sched_run_due().
@@ -26,6 +28,7 @@
 #include "base/text.h"
 #include "core/campaign.h"
 #include "core/consent.h"
+#include "core/contact.h"
 #include "core/events.h"
 #include "core/ingest.h"
 #include "core/journey.h"
@@ -640,6 +643,95 @@ static void test_events_subject_and_cancel(void **state)
 	fx_close(f);
 }
 
+/* ---- erasure ---- */
+
+static void test_erasure_ends_runs(void **state)
+{
+	(void)state;
+	struct fx *f = fx_open();
+	save_text(f, ask_def("a", "queue", "A?"), 1);
+	save_text(f, ask_def("queuer", "queue", "Q?"), 1);
+	save(f, load_def("periodic_recall"), 1);
+	const char *c = patient(f, "972521230020", "en");
+	const char *other = patient(f, "972521230021", "en");
+	struct journey_started ra, rq, ro;
+	start(f, "a", c, json_pack("{s:s}", "note", "Noa's question"), &ra);
+	start(f, "queuer", c, NULL, &rq);
+	assert_string_equal(rq.state, "queued");
+	start(f, "a", other, NULL, &ro);
+	json_t *res = NULL;
+	post(f, "visit.completed", "v-erase", c, json_pack("{s:s}", "visit_id", "V9"), &res);
+	json_decref(res);
+	char *recall = qt(f, "SELECT id FROM journey_runs WHERE contact_id = '%s' AND "
+			     "key = 'periodic_recall'", c);
+	assert_non_null(recall);
+	expect_state(f, recall, "waiting:timer:wait_months");
+	assert_int_equal(outbox_count(f, c), 1);
+	assert_int_equal(q(f, "SELECT count(*) FROM timers WHERE ref IN (SELECT id FROM "
+			      "journey_runs WHERE contact_id = '%s')", c),
+			 2);
+
+	int already = -1;
+	assert_int_equal(contact_erase(f->env.db.st, f->env.db.org, c, "test", &already), 0);
+	assert_int_equal(already, 0);
+	/* every live run ended, the queued one too (it did not start instead) */
+	expect_state(f, ra.run_id, "cancelled::wait");
+	expect_state(f, rq.run_id, "cancelled::");
+	expect_state(f, recall, "cancelled::wait_months");
+	assert_int_equal(q(f, "SELECT count(*) FROM journey_runs WHERE contact_id = '%s' AND "
+			      "(end_reason <> 'contact erased' OR ended_at IS NULL)", c),
+			 0);
+	assert_int_equal(outbox_count(f, c), 1);
+	/* no timer is left, and the runs forgot the person */
+	assert_int_equal(q(f, "SELECT count(*) FROM timers WHERE ref IN (SELECT id FROM "
+			      "journey_runs WHERE contact_id = '%s')", c),
+			 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM journey_runs WHERE contact_id = '%s' AND "
+			      "(vars <> '{}' OR event IS NOT NULL)", c),
+			 0);
+	at(f, SENDENV_NOW + 200 * SENDENV_DAY);
+	assert_int_equal(fire(f), 1); /* the other person's timeout only */
+	assert_int_equal(outbox_count(f, c), 1);
+	expect_state(f, ro.run_id, "done::wait");
+	/* nothing starts for the tombstone */
+	struct journey_started rx;
+	struct journey_start st = {.org_id = f->env.db.org, .key = "a", .contact_id = c,
+				   .trigger = "api"};
+	assert_int_equal(journey_start(f->je, &st, &rx), CW_ENOTFOUND);
+	fx_close(f);
+}
+
+/* ---- hand-offs reach the inbox ---- */
+
+static void test_handoff_opens_conversation(void **state)
+{
+	(void)state;
+	struct fx *f = fx_open();
+	save_text(f,
+		  "{\"key\":\"callback\",\"purpose\":\"service\",\"steps\":["
+		  "{\"id\":\"ack\",\"type\":\"send\",\"message\":{\"type\":\"text\","
+		  "\"text\":\"We will call you\"}},"
+		  "{\"id\":\"to_desk\",\"type\":\"handoff\",\"team\":\"reception\","
+		  "\"note\":\"{{contact.first_name}} wants a call: {{vars.when}}\"}]}",
+		  1);
+	const char *c = patient(f, "972521230022", "en");
+	at(f, SENDENV_NOW + SENDENV_MIN);
+	struct journey_started r;
+	start(f, "callback", c, json_pack("{s:s}", "when", "evening"), &r);
+	expect_state(f, r.run_id, "done::to_desk");
+	assert_int_equal(q(f, "SELECT count(*) FROM handoffs WHERE contact_id = '%s'", c), 1);
+	char *row = qt(f,
+		       "SELECT status || '|' || handoff || '|' || team || '|' || note || '|' || "
+		       "(first_inbound_at - 1795341600000) || '|' || unread FROM conversations "
+		       "WHERE contact_id = '%s'",
+		       c);
+	assert_non_null(row);
+	assert_string_equal(row, "open|journey:callback|reception|Test wants a call: evening|"
+				 "60000|0");
+	free(row);
+	fx_close(f);
+}
+
 static void test_results_by_consent_and_category(void **state)
 {
 	(void)state;
@@ -763,6 +855,15 @@ static void test_keyword_and_new_contact(void **state)
 	char *t = last_text(f, cid);
 	assert_true(strstr(t, "ההרצאה ביום רביעי") || strstr(t, "Wednesday"));
 	free(t);
+	/* with the article or a preposition attached, as Hebrew writes it */
+	long long sent = outbox_count(f, cid);
+	say(f, "972521230009", "מתי ההרצאה?");
+	assert_int_equal(outbox_count(f, cid), sent + 1);
+	say(f, "972521230009", "אפשר לבוא עם בן זוג לַהַרְצָאָה?");
+	assert_int_equal(outbox_count(f, cid), sent + 2);
+	/* "the lectures" is another word */
+	say(f, "972521230009", "מתי ההרצאות?");
+	assert_int_equal(outbox_count(f, cid), sent + 2);
 	free(cid);
 	fx_close(f);
 }
@@ -1050,6 +1151,8 @@ int main(void)
 	    cmocka_unit_test(test_rsvp_no_then_silence),
 	    cmocka_unit_test(test_stale_timer_and_retries),
 	    cmocka_unit_test(test_conflicts),
+	    cmocka_unit_test(test_erasure_ends_runs),
+	    cmocka_unit_test(test_handoff_opens_conversation),
 	    cmocka_unit_test(test_versions),
 	    cmocka_unit_test(test_events_subject_and_cancel),
 	    cmocka_unit_test(test_results_by_consent_and_category),

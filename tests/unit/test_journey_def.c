@@ -470,6 +470,42 @@ static void test_reply_matching(void **state)
 	journey_def_free(d);
 }
 
+/* A reply's text against one phrase, as branches and keyword triggers
+ * compare them. */
+static int words_match(const char *phrase, const char *text)
+{
+	char *w = journey_fold_words(phrase), *f = journey_fold_words(text);
+	assert_non_null(w);
+	assert_non_null(f);
+	int r = journey_words_match(&w, 1, f);
+	free(w);
+	free(f);
+	return r;
+}
+
+static void test_words_hebrew_prefixes(void **state)
+{
+	(void)state;
+	assert_true(words_match("הרצאה", "פרטים על ההרצאה בבקשה"));
+	assert_true(words_match("הרצאה", "מתי ההרצאה?"));
+	assert_true(words_match("הרצאה", "אגיע בהרצאה"));
+	assert_true(words_match("הרצאה", "ושבהרצאה")); /* three prefixes */
+	assert_true(words_match("הַרְצָאָה", "לַהַרְצָאָה")); /* with points */
+	assert_true(words_match("לא אוכל", "אני לא אוכל להגיע")); /* as before */
+	assert_true(words_match("אגיע", "ואגיע"));
+	assert_false(words_match("הרצאה", "וכשההרצאה מתחילה")); /* four prefixes */
+	assert_false(words_match("הרצאה", "ההרצאות")); /* a plural is another word */
+	assert_false(words_match("הרצאה", "ההרצאהה"));
+	/* a stem keeps three letters: "לכן" (therefore) is not "כן" (yes), "מלא"
+	 * (full) not "לא" (no); so "ולא אגיע" is not "לא אגיע" either */
+	assert_false(words_match("כן", "לכן אגיע"));
+	assert_false(words_match("לא", "הכוס מלא"));
+	assert_false(words_match("לא אגיע", "ולא אגיע"));
+	assert_false(words_match("לא אוכל", "לא ואוכל")); /* only a phrase's first word */
+	assert_false(words_match("lecture", "thelecture"));
+	assert_false(journey_words_match(NULL, 0, NULL));
+}
+
 static void test_build_message(void **state)
 {
 	(void)state;
@@ -592,6 +628,7 @@ int main(void)
 	    cmocka_unit_test(test_render),
 	    cmocka_unit_test(test_conditions),
 	    cmocka_unit_test(test_reply_matching),
+	    cmocka_unit_test(test_words_hebrew_prefixes),
 	    cmocka_unit_test(test_build_message),
 	    cmocka_unit_test(test_build_template_and_location),
 	    cmocka_unit_test(test_durations),

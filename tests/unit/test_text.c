@@ -190,6 +190,46 @@ static void test_optout_match(void **state)
 	assert_false(says("הסרה", "הסר"));
 }
 
+/* The forms of word without its Hebrew prefixes, joined by '|'. */
+static void assert_stems(const char *word, const char *want)
+{
+	size_t stems[TEXT_HE_PREFIX_MAX];
+	size_t n = text_he_prefixes(word, strlen(word), stems);
+	char got[256] = "";
+	size_t at = 0;
+	for (size_t i = 0; i < n; i++)
+		at += (size_t)snprintf(got + at, sizeof got - at, "%s%s", i ? "|" : "",
+				       word + stems[i]);
+	if (strcmp(got, want) != 0)
+		fail_msg("text_he_prefixes(\"%s\") = \"%s\", want \"%s\"", word, got, want);
+}
+
+static void test_he_prefixes(void **state)
+{
+	(void)state;
+	assert_stems("ההרצאה", "הרצאה|רצאה");
+	assert_stems("בהרצאה", "הרצאה|רצאה");
+	assert_stems("ובהרצאה", "בהרצאה|הרצאה|רצאה"); /* three at most */
+	assert_stems("וכשהרופא", "כשהרופא|שהרופא|הרופא");
+	assert_stems("למוזמנים", "מוזמנים|וזמנים|זמנים");
+	assert_stems("הרצאה", "רצאה");
+	assert_stems("ולא", "");  /* a stem keeps three letters: not ו + לא */
+	assert_stems("הלא", "");
+	assert_stems("וכן", "");
+	assert_stems("בבית", "בית"); /* not ב + ב + ית */
+	assert_stems("רופא", "");    /* ר is no prefix */
+	assert_stems("lecture", "");
+	assert_stems("лекция", "");
+	assert_stems("", "");
+	/* only len bytes are read */
+	size_t stems[TEXT_HE_PREFIX_MAX];
+	assert_int_equal(text_he_prefixes("ההרצאה", 2, stems), 0);
+	assert_int_equal(text_he_prefixes("ההרצאה", 8, stems), 1); /* ה + הרצ */
+	assert_int_equal(stems[0], 2);
+	assert_int_equal(text_he_prefixes("\xD7", 1, stems), 0);
+	assert_int_equal(text_he_prefixes(NULL, 0, stems), 0);
+}
+
 static void test_utf8(void **state)
 {
 	(void)state;
@@ -277,6 +317,7 @@ int main(void)
 	    cmocka_unit_test(test_casefold), cmocka_unit_test(test_casefold_limit),
 	    cmocka_unit_test(test_words),    cmocka_unit_test(test_optout_match),
 	    cmocka_unit_test(test_utf8),     cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_he_prefixes),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }

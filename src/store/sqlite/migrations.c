@@ -702,6 +702,32 @@ static const char m0008_analytics[] =
 	" END;\n";
 /* clang-format on */
 
+/* 0009: journey hand-offs in the inbox (core/conversation.c
+ * conversation_handoff_tx, docs/inbox.md). A journey's handoff step opens
+ * the contact's conversation for a team, so handoff may also be
+ * "journey:<key>", and team and note say whom it is for and why (the note
+ * is rendered from the journey's text and may name the person: erasure
+ * clears it). SQLite cannot change a CHECK constraint in place: the column
+ * is added again with the wider one, filled, and the old one dropped (no
+ * index, trigger or foreign key names it). The analytics trigger on new
+ * conversations now skips journey hand-offs: no message of the person went
+ * unanswered there (the journey answered it, or started without one). */
+/* clang-format off */
+static const char m0009_handoff_team[] =
+	"ALTER TABLE conversations ADD COLUMN handoff_new TEXT NOT NULL DEFAULT 'unhandled'"
+	" CHECK (handoff_new IN ('button','unhandled') OR handoff_new GLOB 'journey:?*');\n"
+	"UPDATE conversations SET handoff_new = handoff;\n"
+	"ALTER TABLE conversations DROP COLUMN handoff;\n"
+	"ALTER TABLE conversations RENAME COLUMN handoff_new TO handoff;\n"
+	"ALTER TABLE conversations ADD COLUMN team TEXT;\n"
+	"ALTER TABLE conversations ADD COLUMN note TEXT;\n"
+	"DROP TRIGGER analytics_inbox_new;\n"
+	"CREATE TRIGGER analytics_inbox_new AFTER INSERT ON conversations"
+	" WHEN NEW.handoff NOT GLOB 'journey:*' BEGIN"
+	M0008_NOTE_UNANSWERED
+	" END;\n";
+/* clang-format on */
+
 const struct sqlite_migration sqlite_migrations[] = {
     {1, "foundation", m0001_foundation},
     {2, "outbox", m0002_outbox},
@@ -711,6 +737,7 @@ const struct sqlite_migration sqlite_migrations[] = {
     {6, "journeys", m0006_journeys},
     {7, "inbox", m0007_inbox},
     {8, "analytics", m0008_analytics},
+    {9, "handoff_team", m0009_handoff_team},
 };
 
 const size_t sqlite_migration_count = sizeof sqlite_migrations / sizeof sqlite_migrations[0];

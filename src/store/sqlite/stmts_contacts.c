@@ -35,12 +35,12 @@
  * contact.erase_webhooks (w) needle — processed raw webhook bodies that hold needle
  *                         ("\"<wa_id digits>\"", the quoted JSON string) are replaced
  *                         by {"erased":true}; unprocessed ones are left to the ingest
- * contact.erase_journeys (w) org_id, contact_id, now — journey runs keep their state
- *                         and steps but lose their variables, event and pending payloads
  * contact.erase_responses (w) org_id, contact_id — journey answers lose their values
  * contact.erase_events (w) org_id, contact_id — integration events about the contact
  *                         lose their data and result payloads
  * contact.erase_handoffs (w) org_id, contact_id — hand-off notes removed
+ * contact.erase_conversation_notes (w) org_id, contact_id — the inbox's hand-off notes
+ *                         removed (journey runs: journey_erase_contact_tx, stmts_journey.c)
  *
  * consent.list        org_id, contact_id -> CONSENT (oldest first; the full history)
  * consent.current     org_id, contact_id -> CONSENT (the current record per purpose)
@@ -135,9 +135,6 @@ const struct sqlite_stmt_def sqlite_stmts_contacts[] = {
 	{"contact.erase_consent_evidence",
 	 "UPDATE consents SET evidence = NULL WHERE org_id = ?1 AND contact_id = ?2"},
 	{"contact.erase_windows", "DELETE FROM windows WHERE contact_id = ?1"},
-	{"contact.erase_journeys",
-	 "UPDATE journey_runs SET vars = '{}', event = NULL, pending = NULL, updated_at = ?3 "
-	 "WHERE org_id = ?1 AND contact_id = ?2"},
 	{"contact.erase_responses",
 	 "UPDATE journey_responses SET value = NULL, value_num = NULL "
 	 "WHERE org_id = ?1 AND contact_id = ?2"},
@@ -145,6 +142,8 @@ const struct sqlite_stmt_def sqlite_stmts_contacts[] = {
 	 "UPDATE events SET data = '{}', result = NULL WHERE org_id = ?1 AND contact_id = ?2"},
 	{"contact.erase_handoffs",
 	 "UPDATE handoffs SET note = NULL WHERE org_id = ?1 AND contact_id = ?2"},
+	{"contact.erase_conversation_notes",
+	 "UPDATE conversations SET note = NULL WHERE org_id = ?1 AND contact_id = ?2"},
 	{"contact.erase_webhooks",
 	 "UPDATE webhook_log SET body = CAST('{\"erased\":true}' AS BLOB) "
 	 "WHERE processed_at IS NOT NULL AND instr(CAST(body AS TEXT), ?1) > 0"},

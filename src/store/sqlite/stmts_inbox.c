@@ -1,9 +1,9 @@
 /*
  * stmts_inbox.c — SQLite statements of the shared inbox: conversations,
- * first-response samples and the reads the inbox API needs (migration 0007;
- * see stmts.h for how statements are found and cached, core/conversation.c
- * for how they are used). Business hours live in kv under "inbox.hours"
- * (kv.get / kv.set of stmts_core.c).
+ * first-response samples and the reads the inbox API needs (migrations 0007
+ * and 0009; see stmts.h for how statements are found and cached,
+ * core/conversation.c for how they are used). Business hours live in kv
+ * under "inbox.hours" (kv.get / kv.set of stmts_core.c).
  *
  * Parameters are listed in order (?1, ?2 ...); "->" gives the columns of each
  * result row, numbered from 0. "(w)" marks a write.
@@ -14,6 +14,11 @@
  *                     The live conversation of (number, contact) becomes open, its unread
  *                     count grows, and a waiting period starts at inbound_at unless one
  *                     is already running.
+ * inbox.handoff      (w) id, org_id, number_id, contact_id, handoff ('journey:<key>'),
+ *                     team|NULL, note|NULL, now -> id, created (1: a new conversation
+ *                     with id ?1). The live conversation of (number, contact) becomes
+ *                     open with that handoff, team and note, waiting since now unless
+ *                     it waits already; unread stays (migration 0009).
  * inbox.set_auto_reply (w) id, until — the closed period the out-of-hours reply was for
  * inbox.responded     (w) org_id, id, now, responder — a person of the team answered:
  *                     pending, no one waits, unread 0, assigned to responder when no one
@@ -36,7 +41,8 @@
  *          15 contact name, 16 contact language, 17 contact erased (0/1),
  *          18 window expires_at, 19 assignee name (agent name or email, key name),
  *          20 last message id, 21 its direction, 22 type, 23 status, 24 payload,
- *          25 created_at (20..25 NULL when the contact has no message)
+ *          25 created_at (20..25 NULL when the contact has no message), 26 team,
+ *          27 note
  * inbox.counts        org_id -> open, pending, waiting, unassigned (live ones),
  *                     oldest first_inbound_at of those waiting (NULL when none)
  * inbox.frt_samples   org_id, since, until, limit -> business_ms, waited_ms,
@@ -68,7 +74,7 @@
 	"c.opened_at, c.first_inbound_at, c.first_response_at, c.closed_at, c.last_message_at, " \
 	"c.last_inbound_at, c.unread, c.auto_reply_until, ct.name, ct.language, "                \
 	"ct.erased_at IS NOT NULL, w.expires_at, coalesce(a.name, a.email, k.name), "            \
-	"m.id, m.direction, m.type, m.status, m.payload, m.created_at"
+	"m.id, m.direction, m.type, m.status, m.payload, m.created_at, c.team, c.note"
 
 #define CONV_FROM                                                                                 \
 	" FROM conversations c JOIN contacts ct ON ct.id = c.contact_id "                        \
@@ -94,6 +100,17 @@ const struct sqlite_stmt_def sqlite_stmts_inbox[] = {
 	 "unread = conversations.unread + 1, "
 	 "updated_at = excluded.updated_at "
 	 "RETURNING id, id = ?1, auto_reply_until"},
+	{"inbox.handoff",
+	 "INSERT INTO conversations (id, org_id, number_id, contact_id, status, handoff, team, "
+	 "note, opened_at, first_inbound_at, last_message_at, unread, updated_at) "
+	 "VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, ?8, ?8, ?8, 0, ?8) "
+	 "ON CONFLICT (number_id, contact_id) WHERE status <> 'closed' DO UPDATE SET "
+	 "status = 'open', handoff = excluded.handoff, team = excluded.team, "
+	 "note = excluded.note, "
+	 "first_inbound_at = coalesce(conversations.first_inbound_at, excluded.first_inbound_at), "
+	 "last_message_at = max(conversations.last_message_at, excluded.last_message_at), "
+	 "updated_at = excluded.updated_at "
+	 "RETURNING id, id = ?1"},
 	{"inbox.set_auto_reply", "UPDATE conversations SET auto_reply_until = ?2 WHERE id = ?1"},
 	{"inbox.responded",
 	 "UPDATE conversations SET status = 'pending', first_inbound_at = NULL, "
