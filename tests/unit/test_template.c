@@ -229,7 +229,8 @@ static void test_category_fits(void **state)
 	(void)state;
 	assert_true(template_category_fits("UTILITY", "reminders"));
 	assert_true(template_category_fits("UTILITY", "results"));
-	assert_true(template_category_fits("AUTHENTICATION", "service"));
+	assert_true(template_category_fits("UTILITY", "service"));
+	assert_false(template_category_fits("AUTHENTICATION", "service")); /* as policy.c */
 	assert_true(template_category_fits("MARKETING", "marketing"));
 	assert_true(template_category_fits("MARKETING", "surveys"));
 	assert_false(template_category_fits("MARKETING", "reminders"));
