@@ -26,10 +26,13 @@
 #include "core/apikey.h"
 #include "core/app.h"
 #include "core/demo.h"
+#include "core/journey.h"
+#include "core/template.h"
 #include "http/routes.h"
 #include "http/server.h"
 #include "http/static.h"
 #include "sim/sim.h"
+#include "wa/client.h"
 #include "base/banned.h"
 
 /* The demo's dashboard login (src/core/agent.h agent_demo_login()). */
@@ -50,17 +53,35 @@ static void demo_secret(const struct app *app, const char *label, char out[65])
 	sec_hmac_sha256_hex(app->master_key, SEC_KEY_BYTES, label, strlen(label), out);
 }
 
-static const char *web_root(void)
+/* The folders carewire reads at start: the one the environment names, else
+ * the first that exists (from the source tree, the build dir, or an
+ * installation). */
+static const struct {
+	const char *env;
+	const char *candidates[3];
+} data_dirs[] = {
+	{"CAREWIRE_WEB_ROOT", {"web", "../web", "/usr/share/carewire/web"}},
+	{"CAREWIRE_JOURNEYS_DIR", {"journeys", "../journeys", "/usr/share/carewire/journeys"}},
+};
+enum { DIR_WEB, DIR_JOURNEYS };
+
+static const char *data_dir(int which)
 {
-	static const char *candidates[] = {"web", "../web", "/usr/share/carewire/web"};
 	struct stat sb;
-	const char *env = getenv("CAREWIRE_WEB_ROOT");
+	const char *env = getenv(data_dirs[which].env);
 	if (env && *env)
 		return env;
-	for (unsigned i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
-		if (stat(candidates[i], &sb) == 0 && S_ISDIR(sb.st_mode))
-			return candidates[i];
+	for (unsigned i = 0; i < sizeof data_dirs[which].candidates / sizeof(const char *); i++) {
+		const char *c = data_dirs[which].candidates[i];
+		if (stat(c, &sb) == 0 && S_ISDIR(sb.st_mode))
+			return c;
+	}
 	return NULL;
+}
+
+static const char *web_root(void)
+{
+	return data_dir(DIR_WEB);
 }
 
 static const struct http_route static_routes[] = {
@@ -235,6 +256,13 @@ int cli_demo(int argc, char **argv)
 	if (rc)
 		goto fail;
 	snprintf(app->demo_org_id, sizeof app->demo_org_id, "%s", org_id);
+	/* The journey library: a file that did not change since the last start
+	 * stores no new version (journey_save() compares digests). */
+	int journeys = 0;
+	const char *jdir = data_dir(DIR_JOURNEYS);
+	if (!jdir || journey_load_dir(app->journeys, org_id, jdir, &journeys) != 0)
+		log_warn("demo", "no journey library (%s): set CAREWIRE_JOURNEYS_DIR",
+			 jdir ? jdir : "journeys/ not found");
 
 	struct sim_config scfg = {.webhook_url = hook,
 				  .app_secret = cfg.whatsapp.app_secret,
@@ -249,6 +277,16 @@ int cli_demo(int argc, char **argv)
 	}
 	for (const struct demo_patient *p = demo_patients; p->wa_id; p++)
 		sim_add_user(sim, p->wa_id, p->name);
+	/* The templates the library falls back on, approved at "Meta" */
+	int templates = 0;
+	for (const struct demo_template *t = demo_templates; t->name; t++, templates++) {
+		char *comps = demo_template_components(t);
+		rc = sim_add_template(sim, NULL, t->name, t->language, t->category, "APPROVED",
+				      comps);
+		free(comps);
+		if (rc)
+			goto fail;
+	}
 	sim_mount(sim, srv, "/graph", "/sim");
 	routes_mount(srv, app);
 	const char *root = web_root();
@@ -260,6 +298,22 @@ int cli_demo(int argc, char **argv)
 	rc = sim_start(sim);
 	if (rc)
 		goto fail;
+	/* carewire's registry lists them from the simulator now, so the first
+	 * send after the banner finds them approved (the dispatcher lists them
+	 * again when it starts, in its own time) */
+	struct wa_client_config wcfg = {
+		.graph_url = cfg.whatsapp.graph_url,
+		.api_version = cfg.whatsapp.api_version,
+		.connect_timeout_ms = (long)cfg.whatsapp.connect_timeout_ms,
+		.total_timeout_ms = (long)cfg.whatsapp.timeout_ms,
+	};
+	int synced = 0;
+	rc = template_sync(app->st, app->master_key, &wcfg, org_id, &synced);
+	if (rc)
+		goto fail;
+	if (synced < templates)
+		log_warn("demo", "the registry lists %d of the simulator's %d templates", synced,
+			 templates);
 	rc = app_start(app);
 	if (rc)
 		goto fail;
@@ -278,7 +332,8 @@ int cli_demo(int argc, char **argv)
 	       "  dashboard:  http://127.0.0.1:%d/\n"
 	       "  login:      %s  password: %s   (admin; new at every start)\n"
 	       "  API key:    %s   (admin; Authorization: Bearer ...)\n"
-	       "  data:       %s\n\n"
+	       "  data:       %s\n"
+	       "  journeys: %d loaded; templates: %d approved\n\n"
 	       "Play a patient (the simulator's phone of %s, Noa):\n"
 	       "  curl -s -X POST http://127.0.0.1:%d/sim/users/972521234567/messages \\\n"
 	       "       -H 'Content-Type: application/json' -d '{\"type\":\"text\",\"text\":\"hi\"}'\n"
@@ -288,8 +343,8 @@ int cli_demo(int argc, char **argv)
 	       "       -H 'Content-Type: application/json' \\\n"
 	       "       -d '{\"type\":\"button_reply\",\"id\":\"menu.book\",\"title\":\"Book a visit\"}'\n\n"
 	       "Press Ctrl-C to stop.\n",
-	       port, DEMO_AGENT_EMAIL, password, key, cfg.demo.data_dir, DEMO_DISPLAY, port, port,
-	       port);
+	       port, DEMO_AGENT_EMAIL, password, key, cfg.demo.data_dir, journeys, synced,
+	       DEMO_DISPLAY, port, port, port);
 	fflush(stdout);
 	memset(password, 0, sizeof password);
 	opts_wait_for_signal();

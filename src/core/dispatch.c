@@ -50,7 +50,12 @@
 #define DISPATCH_MAX_NUMBERS 256
 #define DISPATCH_MAX_RATE 1000   /* Meta's highest throughput per number */
 #define DISPATCH_SHARED_RATE 20  /* a number shared with the WhatsApp Business app */
-#define DISPATCH_INFLIGHT 128    /* requests running at once, all numbers */
+#define DISPATCH_INFLIGHT 128 /* HTTP requests running at once, all numbers */
+/* Requests whose result is not on disk yet, all numbers: from the start of
+ * the request until the keeper's commit of its result (answered ones
+ * included). It bounds what a kill -9 can send twice however slow the
+ * commits are; at 5,000 messages/s it leaves 200 ms for a commit. */
+#define DISPATCH_UNRECORDED_MAX 1024
 #define DISPATCH_AHEAD_MS 500    /* rows claimed ahead: this much sending per number */
 #define DISPATCH_QUEUE_MIN 8
 #define DISPATCH_QUEUE_MAX 512
@@ -92,6 +97,7 @@ struct job {
 	int64_t expires_at; /* 0: never */
 	int64_t due_at;     /* the row's not_before when claimed (kept on a release) */
 	int64_t sent_ms;    /* when its request started (the pair table's time) */
+	int requested;      /* its request was started: it counts in d->unrecorded */
 	json_t *payload;
 	char to[DISPATCH_TO_MAX];
 	enum job_result res;
@@ -142,7 +148,8 @@ struct dispatch {
 	struct dnum *nums[DISPATCH_MAX_NUMBERS];
 	int nnums;
 	struct fifo results;
-	int inflight;
+	int inflight;   /* HTTP requests running */
+	int unrecorded; /* requests started whose result is not committed yet */
 
 	pthread_t sender, keeper, syncer;
 	int sender_on, keeper_on, syncer_on;
@@ -430,7 +437,7 @@ static int64_t sender_round(struct dispatch *d, int64_t now_ns, int64_t now_ms)
 				dispatch_bucket_set_rate(&n->bucket, rate, now_ns);
 			n->bucket_rate = rate;
 		}
-		while (d->inflight < DISPATCH_INFLIGHT) {
+		while (d->inflight < DISPATCH_INFLIGHT && d->unrecorded < DISPATCH_UNRECORDED_MAX) {
 			struct fifo *f = n->q[0].n ? &n->q[0] : &n->q[1];
 			struct job *j = f->head;
 			if (!j)
@@ -470,9 +477,12 @@ static int64_t sender_round(struct dispatch *d, int64_t now_ns, int64_t now_ms)
 				continue;
 			}
 			d->inflight++;
+			d->unrecorded++;
+			j->requested = 1;
 			atomic_fetch_add(&d->requests, 1);
 		}
-		if ((n->q[0].n || n->q[1].n) && d->inflight < DISPATCH_INFLIGHT) {
+		if ((n->q[0].n || n->q[1].n) && d->inflight < DISPATCH_INFLIGHT &&
+		    d->unrecorded < DISPATCH_UNRECORDED_MAX) {
 			int64_t w = dispatch_bucket_wait_ns(&n->bucket, now_ns);
 			if (w < wait_ns)
 				wait_ns = w;
@@ -700,6 +710,7 @@ struct round {
 	/* counted on success only */
 	uint64_t sent, retried, deferred, failed, cancelled, expired, claimed, reclaimed,
 		rechecked;
+	int forgotten; /* requested jobs whose result was dropped */
 };
 
 static struct need *need_of(struct round *r, const struct dnum *n)
@@ -992,6 +1003,7 @@ static void round_reset_counts(struct round *r)
 {
 	r->sent = r->retried = r->deferred = r->failed = r->cancelled = r->expired = 0;
 	r->claimed = r->reclaimed = r->rechecked = 0;
+	r->forgotten = 0;
 	r->reclaim_more = 0;
 	for (int i = 0; i < r->nneeds; i++) {
 		struct need *nd = &r->needs[i];
@@ -1029,6 +1041,7 @@ static int run_round(struct dispatch *d, struct round *r)
 		if (store_tx(d->st, round_fn, r) != 0) {
 			log_error("dispatch", "dropping the result of message %s", j->id);
 			fifo_pop(&r->results);
+			r->forgotten += j->requested;
 			job_free(j);
 		} else {
 			fifo_pop(&r->results);
@@ -1130,8 +1143,13 @@ static void *keeper_main(void *arg)
 				atomic_fetch_add(&d->claimed, r->claimed);
 				atomic_fetch_add(&d->reclaimed, r->reclaimed);
 				atomic_fetch_add(&d->rechecked, r->rechecked);
+				int recorded = r->forgotten;
+				for (struct job *j = r->results.head; j; j = j->next)
+					recorded += j->requested;
 				fifo_free(&r->results);
 				pthread_mutex_lock(&d->mu);
+				/* on disk now: room for as many new requests */
+				d->unrecorded -= recorded;
 				for (int i = 0; i < r->nneeds; i++) {
 					struct need *nd = &r->needs[i];
 					struct dnum *n = nd->num;

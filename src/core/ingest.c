@@ -50,6 +50,7 @@ struct ingest {
 	pthread_cond_t cv;
 	int wake;
 	int stop;
+	atomic_int stopping; /* ingest_free: the worker's drain ends after its round */
 	atomic_int wake_posted; /* a wake is on its way: accepts need not lock */
 	pthread_mutex_t drain_mu; /* one drainer at a time */
 
@@ -569,7 +570,9 @@ int ingest_drain(struct ingest *ing)
 			webhook_batch_free(ctx[i].batch);
 			free(l.items[i].body);
 		}
-		if (l.n < INGEST_BATCH || failed)
+		/* a backlog of many thousand bodies must not hold up a shutdown:
+		 * what is left is applied after the restart */
+		if (l.n < INGEST_BATCH || failed || atomic_load(&ing->stopping))
 			break;
 	}
 	pthread_mutex_unlock(&ing->drain_mu);
@@ -620,6 +623,7 @@ void ingest_free(struct ingest *ing)
 	if (!ing)
 		return;
 	if (ing->started) {
+		atomic_store(&ing->stopping, 1);
 		pthread_mutex_lock(&ing->mu);
 		ing->stop = 1;
 		pthread_cond_signal(&ing->cv);

@@ -17,6 +17,10 @@
  *     body_max; past it the rest is counted and dropped (never buffered)
  *     and the answer is 413 without calling the handler.
  *  4. access_cb, last call: call the handler, queue its response.
+ *     Or the handler suspends the request (http_suspend): MHD stops
+ *     watching the connection, the thread goes on to other connections,
+ *     and when http_resume() is called MHD calls access_cb once more,
+ *     which runs the handler's continuation and queues its response.
  *  5. completed_cb: access log line, metrics, free the context.
  */
 #include "http/server.h"
@@ -48,6 +52,7 @@
 #define HTTP_CONN_MEMORY (64 * 1024) /* MHD per-connection pool: headers */
 #define HTTP_DISCARD_FACTOR 4       /* drop a connection sending > 4x the limit */
 #define HTTP_UNMATCHED "(unmatched)"
+#define HTTP_DRAIN_WARN_MS 5000     /* shutdown: warn while requests stay suspended */
 
 enum seg_kind { SEG_LIT, SEG_PARAM, SEG_REST };
 
@@ -84,6 +89,18 @@ struct http_server {
 	int nroutes, routes_cap;
 	struct route_stats *stats;
 	int nstats, stats_cap;
+	atomic_int stopping;      /* http_server_free has begun: no new suspends */
+	atomic_int nsuspended;    /* http_suspend calls not yet resumed */
+};
+
+/* A suspended request (http_suspend); lives inside its http_ctx. */
+struct http_suspended {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	http_resume_fn fn;
+	void *ud;
+	int result; /* written by http_resume before MHD_resume_connection */
+	int active; /* suspended and fn not yet run (connection thread only) */
 };
 
 /* Everything one request needs; allocated in uri_log_cb, freed in completed_cb. */
@@ -110,7 +127,12 @@ struct http_ctx {
 	const char *segs[HTTP_MAX_SEGS];  /* decoded segments, into segdec */
 	size_t segoff[HTTP_MAX_SEGS];     /* where each segment starts in raw */
 	int nseg;
+	struct http_suspended susp;
 };
+
+/* The request whose handler (or continuation) runs on this thread now: the
+ * only one http_suspend() accepts. */
+static _Thread_local struct http_ctx *tl_handling;
 
 /* ------------------------------------------------------------------ */
 /* Small helpers */
@@ -608,13 +630,75 @@ static enum MHD_Result run_handler(struct http_ctx *c, struct MHD_Connection *co
 	struct http_response resp;
 	resp_init(&resp);
 	const struct route_ent *e = c->route;
+	tl_handling = c;
 	int rc = e->r->handler(e->ud, &c->req, &resp);
+	tl_handling = NULL;
+	if (c->susp.active) { /* the answer comes from the continuation */
+		resp_release(&resp);
+		return MHD_YES;
+	}
 	if (rc) {
 		resp_release(&resp);
 		log_warn("http", "handler for %s failed: %s", e->pattern, cw_strerror(rc));
 		return queue_error(c, conn, 500, "internal", "internal error", NULL);
 	}
 	return queue_resp(c, conn, &resp);
+}
+
+/* MHD calls access_cb again once a suspended request was resumed: run the
+ * continuation and queue what it answers. */
+static enum MHD_Result run_resumed(struct http_ctx *c, struct MHD_Connection *conn)
+{
+	struct http_suspended s = c->susp;
+	c->susp.active = 0;
+	struct http_response resp;
+	resp_init(&resp);
+	tl_handling = c;
+	int rc = s.fn(s.ud, s.result, &c->req, &resp);
+	tl_handling = NULL;
+	if (c->susp.active) { /* suspended again */
+		resp_release(&resp);
+		return MHD_YES;
+	}
+	if (rc) {
+		resp_release(&resp);
+		log_warn("http", "continuation for %s failed: %s", c->route->pattern,
+			 cw_strerror(rc));
+		return queue_error(c, conn, 500, "internal", "internal error", NULL);
+	}
+	return queue_resp(c, conn, &resp);
+}
+
+struct http_suspended *http_suspend(const struct http_request *req, http_resume_fn fn, void *ud)
+{
+	struct http_ctx *c = tl_handling;
+	if (!c || !req || &c->req != req || !fn || c->susp.active)
+		return NULL;
+	struct http_server *srv = c->srv;
+	/* Counted before the stopping test, and http_server_free sets stopping
+	 * before it reads the count (both sequentially consistent): either the
+	 * server waits for this request or this request sees it stopping. */
+	atomic_fetch_add(&srv->nsuspended, 1);
+	if (atomic_load(&srv->stopping)) {
+		atomic_fetch_sub(&srv->nsuspended, 1);
+		return NULL;
+	}
+	c->susp = (struct http_suspended){
+		.srv = srv, .conn = req->conn, .fn = fn, .ud = ud, .active = 1};
+	MHD_suspend_connection(c->susp.conn);
+	return &c->susp;
+}
+
+void http_resume(struct http_suspended *s, int result)
+{
+	if (!s)
+		return;
+	struct http_server *srv = s->srv;
+	s->result = result;
+	/* From here on the connection's thread may run the continuation and
+	 * free s; srv lives until nsuspended is back to 0. */
+	MHD_resume_connection(s->conn);
+	atomic_fetch_sub(&srv->nsuspended, 1);
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
@@ -630,6 +714,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (c->susp.active)
+		return run_resumed(c, conn);
 	if (!c->started) {
 		c->started = 1;
 		return route_request(c, conn, method);
@@ -769,6 +855,8 @@ struct http_server *http_server_new(const char *listen, int nthreads)
 	srv->addr = addr;
 	srv->nthreads = nthreads < 1 ? 1 : nthreads > HTTP_MAX_THREADS ? HTTP_MAX_THREADS : nthreads;
 	atomic_init(&srv->access_log, 1);
+	atomic_init(&srv->stopping, 0);
+	atomic_init(&srv->nsuspended, 0);
 	find_stats_slot(srv, HTTP_UNMATCHED); /* slot 0 */
 	return srv;
 }
@@ -777,9 +865,10 @@ int http_server_start(struct http_server *srv)
 {
 	if (!srv || srv->daemon)
 		return CW_EINVAL;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned int flags =
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 #ifdef __linux__
-	flags |= MHD_USE_EPOLL;
+	flags |= getenv("CW_EXP_POLL") ? MHD_USE_POLL : MHD_USE_EPOLL; /* EXPERIMENT */
 #else
 	flags |= MHD_USE_AUTO;
 #endif
@@ -803,7 +892,7 @@ int http_server_start(struct http_server *srv)
 		MHD_OPTION_ARRAY, srv->nthreads > 1 ? pool : pool + 1,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONN_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_CONN_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, getenv("CW_EXP_CONNMEM") ? (size_t)strtol(getenv("CW_EXP_CONNMEM"), NULL, 10) : (size_t)HTTP_CONN_MEMORY, /* EXPERIMENT */
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, srv,
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
@@ -829,12 +918,30 @@ void http_server_set_access_log(struct http_server *srv, int on)
 		atomic_store(&srv->access_log, on ? 1 : 0);
 }
 
+/* Waits until no request is suspended: MHD must not be stopped with one
+ * (microhttpd.h, MHD_suspend_connection). Whatever resumes them (the store's
+ * writer) is still running; no new one is suspended once stopping is set. */
+static void wait_resumed(struct http_server *srv)
+{
+	atomic_store(&srv->stopping, 1);
+	long waited_ms = 0;
+	while (atomic_load(&srv->nsuspended) > 0) {
+		struct timespec ms = {0, 1000000};
+		nanosleep(&ms, NULL);
+		if (++waited_ms % HTTP_DRAIN_WARN_MS == 0)
+			log_warn("http", "stopping: %d requests still wait for their answer",
+				 atomic_load(&srv->nsuspended));
+	}
+}
+
 void http_server_free(struct http_server *srv)
 {
 	if (!srv)
 		return;
-	if (srv->daemon)
+	if (srv->daemon) {
+		wait_resumed(srv);
 		MHD_stop_daemon(srv->daemon);
+	}
 	for (int i = 0; i < srv->nroutes; i++) {
 		free(srv->routes[i].pattern);
 		free(srv->routes[i].segmem);

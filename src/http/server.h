@@ -83,7 +83,9 @@ void http_server_mount_at(struct http_server *srv, const char *prefix,
 int http_server_start(struct http_server *srv);
 /* The port actually bound (after start). */
 int http_server_port(const struct http_server *srv);
-/* Stops and frees. Accepts NULL. */
+/* Stops and frees, after every suspended request was resumed (so whatever
+ * resumes them, the store's writer say, must still be running). Accepts
+ * NULL. */
 void http_server_free(struct http_server *srv);
 /* Turns the per-request access log line on (the default) or off. */
 void http_server_set_access_log(struct http_server *srv, int on);
@@ -93,6 +95,38 @@ void http_server_set_access_log(struct http_server *srv, int on);
  * Requests that matched no route are counted under route="(unmatched)".
  * Returns 0 or CW_ETOOBIG when out is full. */
 int http_server_metrics(struct http_server *srv, struct buf *out);
+
+/* Answering later. A handler that waits for something slow (a write to be
+ * durable) need not hold its thread while it waits: it calls http_suspend(),
+ * starts the work, and returns 0 at once (its resp and return value are then
+ * ignored). When the work is done, any thread calls http_resume() exactly
+ * once with a result; the server then calls fn(ud, result, req, resp) on the
+ * connection's thread, which fills resp as a handler would (return 0, or
+ * non-zero for a 500) and may even suspend again. req, its body and its
+ * headers stay valid until fn returns. A suspended request holds no thread,
+ * so thousands can wait for one group commit; it is not timed out meanwhile.
+ *
+ *	static void stored(void *ud, int rc) { http_resume(ud, rc); }
+ *	static int answer(void *ud, int rc, const struct http_request *req,
+ *			  struct http_response *resp) { ...200 or 503 from rc... }
+ *	...in the handler:
+ *	struct http_suspended *s = http_suspend(req, answer, app);
+ *	if (s && start_write(..., stored, s) != 0)
+ *		http_resume(s, CW_EIO);   (resumes at once; answer() says 503)
+ *	if (!s) ...do it synchronously...
+ *
+ * http_suspend() returns NULL when req cannot be suspended: it is not the
+ * request of the handler running on this thread (a handler called directly,
+ * as tests do), or the server is stopping. The handler then answers the
+ * usual way. http_server_free() waits until every suspended request has been
+ * resumed. */
+struct http_suspended;
+typedef int (*http_resume_fn)(void *ud, int result, const struct http_request *req,
+			      struct http_response *resp);
+struct http_suspended *http_suspend(const struct http_request *req, http_resume_fn fn, void *ud);
+/* Resumes s (from any thread, exactly once); result is handed to its fn.
+ * s is gone when this returns. */
+void http_resume(struct http_suspended *s, int result);
 
 /* Request accessors. Borrowed, valid for the handler call. */
 const char *http_header(const struct http_request *req, const char *name);

@@ -36,8 +36,8 @@
 #include "store/store.h"
 #include "base/banned.h"
 
-#define CHUNK 1000
-#define CLONE_CHUNK 20000
+#define CHUNK		1000
+#define CLONE_CHUNK	20000
 #define CLONE_ID_PREFIX 16 /* characters of message 0's id; 10 digits follow */
 
 struct batch {
@@ -55,10 +55,10 @@ static int batch_fn(struct store_tx *tx, void *ud)
 		char to[24], key[OUTBOX_IDEM_MAX];
 		snprintf(to, sizeof to, "97250%07ld", b->first_user + i % b->users);
 		snprintf(key, sizeof key, "%s:%ld", b->prefix, i);
-		json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:{s:s}}}",
-					 "messaging_product", "whatsapp", "recipient_type",
-					 "individual", "to", to, "type", "template", "template",
-					 "name", b->tpl, "language", "code", "he");
+		json_t *body =
+		    json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:{s:s}}}", "messaging_product",
+			      "whatsapp", "recipient_type", "individual", "to", to, "type",
+			      "template", "template", "name", b->tpl, "language", "code", "he");
 		struct outbox_item it = {.org_id = b->org,
 					 .number_id = b->number,
 					 .idem_key = key,
@@ -88,8 +88,8 @@ static const char *clone_expr(const char *table, const char *col)
 	if (strcmp(col, "id") == 0 || strcmp(col, "biz_opaque") == 0)
 		return CLONE_ID;
 	if (strcmp(col, "payload") == 0)
-		return "json_set(t.payload, '$.to', " CLONE_TO ", '$.biz_opaque_callback_data', " CLONE_ID
-		       ")";
+		return "json_set(t.payload, '$.to', " CLONE_TO
+		       ", '$.biz_opaque_callback_data', " CLONE_ID ")";
 	if (strcmp(table, "outbox") == 0 && strcmp(col, "idem_key") == 0)
 		return "(?7 || ':' || n.i)";
 	return NULL;
@@ -129,7 +129,8 @@ static int clone_sql(sqlite3 *db, const char *table, struct buf *sql)
 			table, cols.data, exprs.data, table);
 fail:
 	if (rc)
-		fprintf(stderr, "outbox_load: cannot copy rows of %s: %s\n", table, sqlite3_errmsg(db));
+		fprintf(stderr, "outbox_load: cannot copy rows of %s: %s\n", table,
+			sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	buf_release(&cols);
 	buf_release(&exprs);

@@ -303,6 +303,13 @@ def test_missed_call(h):
     check(st == 200 and len(hs["items"]) == 1 and hs["items"][0]["contact_id"] == cid,
           "hand-off %r" % hs)
     check("slot.evening" in hs["items"][0]["note"], "note %r" % hs["items"][0])
+    # ...and in front of a person: the inbox lists the conversation, waiting
+    st, convs = h.api("GET", "/conversations")
+    mine = [c for c in convs["items"] if c["contact"]["id"] == cid] if st == 200 else []
+    check(len(mine) == 1 and mine[0]["handoff"] == "journey:missed_call" and
+          mine[0]["status"] == "open" and mine[0]["team"] == "reception" and
+          "slot.evening" in (mine[0]["note"] or "") and mine[0]["waiting_since"] and
+          mine[0]["first_response_due"], "the inbox: %s %r" % (st, convs))
     f = h.query("SELECT value_text FROM contact_fields WHERE contact_id = ? AND "
                 "key = 'callback_time'", cid)
     check(f and f[0][0] == "slot.evening", "the chosen time is on the contact: %r" % f)
@@ -662,6 +669,12 @@ def test_keyword_and_conflicts(h):
     h.sim_send(wa, {"type": "text", "text": "Когда ЛЕКЦИЯ?"})
     m = wait_biz(h, wa, 1, "the keyword answer")[-1]
     check("среду" in body_of(m), "answer %r" % body_of(m))
+    # Hebrew attaches "the" to the word: ההרצאה is the keyword הרצאה
+    he = "972521220002"
+    patient(h, he, lang="he")
+    h.sim_send(he, {"type": "text", "text": "מתי ההרצאה?"})
+    m = wait_biz(h, he, 1, "the keyword answer in Hebrew")[-1]
+    check("ביום רביעי" in body_of(m), "answer %r" % body_of(m))
     # pausing a journey stops its triggers
     st, _ = h.api("POST", "/journeys/lecture_info/pause")
     check(st == 200, "pause %s" % st)

@@ -21,6 +21,7 @@
 #include "core/agent.h"
 #include "core/apikey.h"
 #include "core/bot.h"
+#include "core/contact.h"
 #include "core/conversation.h"
 #include "core/hours.h"
 #include "core/ingest.h"
@@ -655,6 +656,12 @@ static void test_journey_handoff(void **state)
 	assert_int_equal(count("SELECT count(*) FROM audit_log WHERE action = "
 			       "'conversation.handoff'"),
 			 5);
+	/* erasing the person removes the note, which may name them */
+	assert_int_equal(contact_erase(E.db.st, E.db.org, a, "test", NULL), 0);
+	assert_int_equal(count("SELECT count(*) FROM conversations WHERE note IS NOT NULL AND "
+			       "team = 'reception'"),
+			 0);
+	assert_int_equal(count("SELECT count(*) FROM conversations WHERE note = 'Results'"), 1);
 }
 
 struct collected {

@@ -572,9 +572,11 @@ static void test_pause_on_bad_token(void **state)
 {
 	struct fx *f = fx_new(50, "not-the-token");
 	*state = f;
+	int64_t t0 = time_mono_ms();
 	assert_int_equal(dispatch_start(f->d), 0);
 	queue_many(f, 20, 1, OUTBOX_PRIO_TRANSACTIONAL, "reminders", 0, 0, NULL);
 	assert_true(wait_for(f, "SELECT count(*) FROM numbers WHERE status = 'paused'", 1, 5000));
+	int64_t took = time_mono_ms() - t0;
 	/* everything waits queued; no attempt was counted against a message */
 	assert_true(wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'queued'", 20, 3000));
 	assert_int_equal(q(f, "SELECT max(attempts) FROM outbox", NULL), 0);
@@ -583,9 +585,14 @@ static void test_pause_on_bad_token(void **state)
 	uint64_t req = ds.requests;
 	sleep_ms(600);
 	dispatch_get_stats(f->d, &ds);
-	/* paused: no more requests */
+	/* paused: no more requests. Until the first 401 was recorded the number
+	 * sent at its rate (a busy machine takes longer to get there): no more
+	 * than the bucket allowed in that time. */
 	assert_int_equal(ds.requests, req);
-	assert_true(req <= 3);
+	assert_true(req >= 1);
+	if ((int64_t)req > 2 + 50 * took / 1000 + 1)
+		fail_msg("%llu requests in the %lld ms before the pause", (unsigned long long)req,
+			 (long long)took);
 	assert_int_equal(sim_accepted(f), 0);
 	/* and /metrics says so */
 	struct buf mt;

@@ -651,7 +651,13 @@ static void test_erasure_ends_runs(void **state)
 	struct fx *f = fx_open();
 	save_text(f, ask_def("a", "queue", "A?"), 1);
 	save_text(f, ask_def("queuer", "queue", "Q?"), 1);
-	save(f, load_def("periodic_recall"), 1);
+	save_text(f,
+		  "{\"key\":\"later\",\"purpose\":\"reminders\","
+		  "\"triggers\":[{\"type\":\"event\",\"event\":\"visit.completed\"}],\"steps\":["
+		  "{\"id\":\"pause\",\"type\":\"wait\",\"for\":\"P7D\"},"
+		  "{\"id\":\"remind\",\"type\":\"send\",\"message\":{\"type\":\"text\","
+		  "\"text\":\"About {{event.visit_id}}\"}}]}",
+		  1);
 	const char *c = patient(f, "972521230020", "en");
 	const char *other = patient(f, "972521230021", "en");
 	struct journey_started ra, rq, ro;
@@ -663,9 +669,9 @@ static void test_erasure_ends_runs(void **state)
 	post(f, "visit.completed", "v-erase", c, json_pack("{s:s}", "visit_id", "V9"), &res);
 	json_decref(res);
 	char *recall = qt(f, "SELECT id FROM journey_runs WHERE contact_id = '%s' AND "
-			     "key = 'periodic_recall'", c);
+			     "key = 'later'", c);
 	assert_non_null(recall);
-	expect_state(f, recall, "waiting:timer:wait_months");
+	expect_state(f, recall, "waiting:timer:pause");
 	assert_int_equal(outbox_count(f, c), 1);
 	assert_int_equal(q(f, "SELECT count(*) FROM timers WHERE ref IN (SELECT id FROM "
 			      "journey_runs WHERE contact_id = '%s')", c),
@@ -677,7 +683,8 @@ static void test_erasure_ends_runs(void **state)
 	/* every live run ended, the queued one too (it did not start instead) */
 	expect_state(f, ra.run_id, "cancelled::wait");
 	expect_state(f, rq.run_id, "cancelled::");
-	expect_state(f, recall, "cancelled::wait_months");
+	expect_state(f, recall, "cancelled::pause");
+	free(recall);
 	assert_int_equal(q(f, "SELECT count(*) FROM journey_runs WHERE contact_id = '%s' AND "
 			      "(end_reason <> 'contact erased' OR ended_at IS NULL)", c),
 			 0);

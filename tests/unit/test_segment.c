@@ -38,6 +38,8 @@ static const char *schema =
     " audience TEXT, fields TEXT, created_at INTEGER NOT NULL, updated_at INTEGER,"
     " last_seen INTEGER, last_inbound INTEGER, erased_at INTEGER, UNIQUE (org_id, phone));"
     "CREATE INDEX contacts_wa_id ON contacts (org_id, wa_id);"
+    "CREATE INDEX contacts_org_live ON contacts (org_id, id) WHERE erased_at IS NULL;"
+    "CREATE INDEX contacts_org_language ON contacts (org_id, language);"
     "CREATE TABLE contact_tags(org_id TEXT NOT NULL, contact_id TEXT NOT NULL, tag TEXT NOT NULL,"
     " PRIMARY KEY(contact_id, tag)) WITHOUT ROWID;"
     "CREATE TABLE contact_fields(org_id TEXT NOT NULL, contact_id TEXT NOT NULL,"
@@ -48,8 +50,8 @@ static const char *schema =
     " PRIMARY KEY(contact_id, purpose)) WITHOUT ROWID;"
     /* the indexes docs/segments.md asks for (as in store/sqlite/migrations.c) */
     "CREATE INDEX contact_tags_tag ON contact_tags(org_id, tag);"
-    "CREATE INDEX contact_fields_text ON contact_fields(org_id, key, value_text);"
-    "CREATE INDEX contact_fields_num ON contact_fields(org_id, key, value_num);"
+    "CREATE INDEX contact_fields_text ON contact_fields(org_id, key, value_text, type);"
+    "CREATE INDEX contact_fields_num ON contact_fields(org_id, key, value_num, type);"
     "CREATE INDEX consent_current_org ON consent_current(org_id, purpose, status);";
 
 struct contact {
@@ -624,9 +626,9 @@ static void check_index_use(sqlite3 *d)
 			const char *detail = (const char *)sqlite3_column_text(st, 3);
 			if (strstr(detail, cases[i].index))
 				found = 1;
-			if (strncmp(detail, "SEARCH c USING INDEX sqlite_autoindex_contacts_",
-				    47) == 0 &&
-			    strstr(detail, "(id=?)"))
+			/* the primary key, or contacts_org_live (org_id, id) */
+			if (strncmp(detail, "SEARCH c USING INDEX ", 21) == 0 &&
+			    (strstr(detail, "(id=?)") || strstr(detail, "AND id=?)")))
 				by_id = 1;
 		}
 		if (!found || !by_id)
@@ -804,13 +806,15 @@ static void expect_where(const char *query, const char *dialect, const char *wan
 }
 
 #define HEAD   "+c.org_id = ? AND c.erased_at IS NULL AND "
+/* with a conjunct SQLite can drive from (segment.c drives()) */
+#define DHEAD  "c.org_id = ? AND c.erased_at IS NULL AND "
 #define PGHEAD "c.org_id = $1 AND c.erased_at IS NULL AND "
 
 static void test_sql_text(void **state)
 {
 	(void)state;
 	expect_where("tag = vip", "sqlite",
-		     HEAD "c.id IN (SELECT t.contact_id FROM contact_tags t WHERE t.org_id = ? AND "
+		     DHEAD "c.id IN (SELECT t.contact_id FROM contact_tags t WHERE t.org_id = ? AND "
 			  "t.tag = ?)",
 		     "o1|o1|vip");
 	expect_where("tag = vip", "postgres",
@@ -850,7 +854,7 @@ static void test_sql_text(void **state)
 			    "AND k.purpose = $2)",
 		     "o1|results");
 	expect_where("fields.visits >= 3", "sqlite",
-		     HEAD "c.id IN (SELECT f.contact_id FROM contact_fields f WHERE f.org_id = ? "
+		     DHEAD "c.id IN (SELECT f.contact_id FROM contact_fields f WHERE f.org_id = ? "
 			  "AND f.key = ? AND f.type = 'number' AND f.value_num >= ?)",
 		     "o1|o1|visits|3");
 	expect_where("fields.last_visit < -6mo", "postgres",
@@ -858,9 +862,22 @@ static void test_sql_text(void **state)
 			    "f.key = $2 AND f.type = 'date' AND f.value_text < $3)",
 		     "o1|last_visit|2025-09-15");
 	expect_where("fields.vip = true", "sqlite",
-		     HEAD "c.id IN (SELECT f.contact_id FROM contact_fields f WHERE f.org_id = ? "
+		     DHEAD "c.id IN (SELECT f.contact_id FROM contact_fields f WHERE f.org_id = ? "
 			  "AND f.key = ? AND f.type = 'bool' AND f.value_text = ?)",
 		     "o1|o1|vip|true");
+	/* an OR of memberships alone stays IN lists (a MULTI-INDEX OR) */
+	expect_where("tag = a OR tag = b", "sqlite",
+		     HEAD "(c.id IN (SELECT t.contact_id FROM contact_tags t WHERE t.org_id = ? AND "
+			  "t.tag = ?) OR c.id IN (SELECT t.contact_id FROM contact_tags t WHERE "
+			  "t.org_id = ? AND t.tag = ?))",
+		     "o1|o1|a|o1|b");
+	/* under an AND with language = v, the OR's memberships are probes */
+	expect_where("language = ru AND (tag = a OR fields.v >= 3)", "sqlite",
+		     DHEAD "((c.language = ?) AND (EXISTS (SELECT 1 FROM contact_tags t WHERE "
+			   "t.contact_id = c.id AND t.tag = ?) OR EXISTS (SELECT 1 FROM "
+			   "contact_fields f WHERE f.contact_id = c.id AND f.key = ? AND "
+			   "f.type = 'number' AND f.value_num >= ?)))",
+		     "o1|ru|a|v|3");
 	expect_where("tag = a OR tag = b AND NOT tag = c", "postgres",
 		     PGHEAD "(EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id AND "
 			    "t.tag = $2) OR (EXISTS (SELECT 1 FROM contact_tags t WHERE "

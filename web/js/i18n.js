@@ -47,6 +47,14 @@ export function onLanguage(fn) {
   return () => listeners.delete(fn);
 }
 
+// The same in a given language (e.g. a contact's), whatever the page's language is.
+export function tIn(code, key, params) {
+  const l = find(code) || current;
+  let s = l.dict[key] ?? en[key] ?? key;
+  if (params) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
+  return s;
+}
+
 export function t(key, params) {
   let s = current.dict[key] ?? en[key] ?? key;
   if (params) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));

@@ -2,7 +2,8 @@
 // reads ({{vars.x}} in texts, {"var": "vars.x"} in waits and conditions), as a form with one
 // labelled field each. Shared by the Journeys page (start for one contact) and the Campaigns
 // page (start for a segment). Also loc(): a text that may be an object by language.
-import { t, lang } from './i18n.js';
+import { tIn, lang } from './i18n.js';
+const t = (key, params) => tIn(lang(), key, params);
 import { h, field, nextId } from './ui.js';
 
 // A text as journey definitions carry it: a string, or {"he": …, "ru": …, "en": …}.
@@ -39,16 +40,17 @@ export function journeyVars(def) {
 
 // Example values for the variables the journey library uses, for trying a journey out in
 // the sandbox ("Fill in an example"). Nothing is filled in unless a person asks for it.
-function example(name) {
+function example(name, code) {
+  const tx = (key) => tIn(code || lang(), key);
   const week = new Date(Date.now() + 7 * 86400000);
   week.setHours(18, 0, 0, 0);
   const ex = {
     event_id: 'lecture-' + week.toISOString().slice(0, 10),
-    event_name: t('example_event_name'),
+    event_name: tx('example_event_name'),
     starts_at: week,
-    venue: t('example_venue'),
-    address: t('example_address'),
-    parking: t('example_parking'),
+    venue: tx('example_venue'),
+    address: tx('example_address'),
+    parking: tx('example_parking'),
     maps_url: 'https://www.openstreetmap.org/?mlat=32.0853&mlon=34.7818#map=17/32.0853/34.7818',
     latitude: '32.0853',
     longitude: '34.7818',
@@ -65,8 +67,9 @@ function localValue(d) {
 }
 
 // The form's part: {el, values() → object of the filled-in fields, fillExample()}.
-// Times are entered in the browser's zone and sent as ISO-8601 UTC.
-export function varsFields(names) {
+// Times are entered in the browser's zone and sent as ISO-8601 UTC. exampleLanguage() names
+// the language the example's words are in (the contact's, when the run is for one).
+export function varsFields(names, exampleLanguage) {
   const inputs = names.map((name) => {
     const input = isTime(name)
       ? h('input', { type: 'datetime-local', name: 'var-' + name, 'data-var': name })
@@ -85,7 +88,7 @@ export function varsFields(names) {
   function fillExample() {
     for (const x of inputs) {
       if (x.input.value) continue;
-      const v = example(x.name);
+      const v = example(x.name, exampleLanguage ? exampleLanguage() : null);
       if (v === undefined) continue;
       x.input.value = v instanceof Date ? localValue(v) : v;
     }

@@ -76,6 +76,11 @@ export function table(columns, rows, opts = {}) {
         columns.map((c) => h('td', {}, c.cell(r))))))));
 }
 
+// A link back to a list, its arrow pointing the way the page reads.
+export function backLink(href, text) {
+  return h('p', {}, h('a', { href, class: 'back' }, dir() === 'rtl' ? '→ ' : '← ', text));
+}
+
 export function badge(text, kind) {
   return h('span', { class: 'badge' + (kind ? ' badge-' + kind : '') }, text);
 }
@@ -104,6 +109,8 @@ export function chart(canvas, config) {
   // Right to left: time and bars run from the right, and the value axis stands on the right.
   if (options.scales) {
     options.scales.x = Object.assign({}, options.scales.x, { reverse: rtl });
+    // flat labels, thinned out, rather than slanted ones cut off at the edge
+    options.scales.x.ticks = Object.assign({ maxRotation: 0, autoSkipPadding: 12 }, options.scales.x.ticks);
     options.scales.y = Object.assign({ position: rtl ? 'right' : 'left' }, options.scales.y);
   }
   return new Chart(canvas, config);

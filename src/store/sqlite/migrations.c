@@ -728,6 +728,23 @@ static const char m0009_handoff_team[] =
 	" END;\n";
 /* clang-format on */
 
+/* 0010: segment performance (docs/segments.md "Performance"). An index on
+ * contacts (org_id, language) lets a segment that names a language walk
+ * only those contacts; the two contact_fields indexes get the type as a
+ * last column, so a typed comparison ("f.type = 'number' AND f.value_num
+ * >= ?") is answered from the index alone instead of one table look-up per
+ * entry (0.5 s of the 0.55 s of "fields.visits >= 3" over 700,000 fields).
+ * The names stay; the leading columns are the same, so every query that
+ * used the old indexes can use the new ones. */
+/* clang-format off */
+static const char m0010_segment_indexes[] =
+	"CREATE INDEX contacts_org_language ON contacts (org_id, language);\n"
+	"DROP INDEX contact_fields_text;\n"
+	"CREATE INDEX contact_fields_text ON contact_fields (org_id, key, value_text, type);\n"
+	"DROP INDEX contact_fields_num;\n"
+	"CREATE INDEX contact_fields_num ON contact_fields (org_id, key, value_num, type);\n";
+/* clang-format on */
+
 const struct sqlite_migration sqlite_migrations[] = {
     {1, "foundation", m0001_foundation},
     {2, "outbox", m0002_outbox},
@@ -738,6 +755,7 @@ const struct sqlite_migration sqlite_migrations[] = {
     {7, "inbox", m0007_inbox},
     {8, "analytics", m0008_analytics},
     {9, "handoff_team", m0009_handoff_team},
+    {10, "segment_indexes", m0010_segment_indexes},
 };
 
 const size_t sqlite_migration_count = sizeof sqlite_migrations / sizeof sqlite_migrations[0];

@@ -8,7 +8,7 @@
 //   POST /api/v1/campaigns/{id}/pause|resume|cancel
 import * as api from '../api.js';
 import { t, fmtNumber, fmtPercent, fmtDateTime } from '../i18n.js';
-import { h, clear, pageHeader, loading, failure, field, table, badge, chart, COLORS, nextId } from '../ui.js';
+import { h, clear, pageHeader, loading, failure, field, table, badge, chart, COLORS, nextId, backLink } from '../ui.js';
 import { journeyVars, varsFields } from '../journeyvars.js';
 
 const LIST = '/api/v1/campaigns';
@@ -214,7 +214,8 @@ async function renderOne(ctx, id) {
   let timer = null;
   let stopped = false;
   let busy = false;
-  clear(root, head, h('p', {}, h('a', { href: '#/campaigns' }, '← ', t('campaigns_title'))), body, funnelBox, steps);
+  const guardBox = h('section', { class: 'panel' });
+  clear(root, head, backLink('#/campaigns', t('campaigns_title')), body, h('div', { class: 'grid' }, guardBox, funnelBox), steps);
   const admin = session.agent.role === 'admin';
 
   function act(verb, kind) {
@@ -269,21 +270,21 @@ async function renderOne(ctx, id) {
           h('span', { class: 'progress-figure' }, t('enrolled_of', { n: fmtNumber(p.enrolled || 0), of: fmtNumber(p.audience || 0), pct: fmtPercent((p.percent || 0) / 100) }))),
         h('dl', { class: 'facts' },
           h('dt', {}, t('canary')), h('dd', {}, c.settings && c.settings.canary_percent < 100
-            ? t('canary_line', { pct: fmtNumber(c.settings.canary_percent), n: fmtNumber(p.canary_target || 0) }) : t('no_canary')),
+            ? t('canary_line', { pct: fmtPercent(c.settings.canary_percent / 100), n: fmtNumber(p.canary_target || 0), of: fmtNumber(p.audience || 0) }) : t('no_canary')),
           p.hold_until ? [h('dt', {}, t('hold_until')), h('dd', {}, fmtDateTime(p.hold_until))] : null,
           h('dt', {}, template ? t('template') : t('journey')), h('dd', {}, template ? t('kind_template') : h('a', { href: '#/journeys/' + encodeURIComponent(c.journey) }, h('code', {}, c.journey))),
           h('dt', {}, t('audience_segment')), h('dd', {}, h('code', { dir: 'ltr' }, c.segment || '')),
           h('dt', {}, t('purpose')), h('dd', {}, t('purpose_' + c.purpose)),
           h('dt', {}, t('created')), h('dd', {}, fmtDateTime(c.created_at)),
-          c.ended_at ? [h('dt', {}, t('ended')), h('dd', {}, fmtDateTime(c.ended_at))] : null)),
-      h('section', { class: 'panel' }, h('h2', {}, t('guard')),
-        h('p', { class: 'hint' }, t('guard_line', { reached: fmtNumber(g.reached || 0), min: fmtNumber(th.min_sample ?? 20) })),
-        h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, ''), h('th', { scope: 'col' }, t('count')), h('th', { scope: 'col' }, t('rate')), h('th', { scope: 'col' }, t('halts_above')))),
-          h('tbody', {},
-            guardRow(t('guard_opt_outs'), g.opt_outs || 0, g.opt_out_rate || 0, th.max_opt_out_rate),
-            guardRow(t('guard_failures'), g.failures_131026_131049 || 0, g.failure_rate || 0, th.max_failure_rate),
-            guardRow(t('guard_negative'), g.negative_replies || 0, g.negative_rate || 0, th.max_negative_rate))))));
+          c.ended_at ? [h('dt', {}, t('ended')), h('dd', {}, fmtDateTime(c.ended_at))] : null)));
+    clear(guardBox, h('h2', {}, t('guard')),
+      h('p', { class: 'hint' }, t('guard_line', { reached: fmtNumber(g.reached || 0), min: fmtNumber(th.min_sample ?? 20) })),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+        h('thead', {}, h('tr', {}, h('td', {}), h('th', { scope: 'col' }, t('count')), h('th', { scope: 'col' }, t('rate')), h('th', { scope: 'col' }, t('halts_above')))),
+        h('tbody', {},
+          guardRow(t('guard_opt_outs'), g.opt_outs || 0, g.opt_out_rate || 0, th.max_opt_out_rate),
+          guardRow(t('guard_failures'), g.failures_131026_131049 || 0, g.failure_rate || 0, th.max_failure_rate),
+          guardRow(t('guard_negative'), g.negative_replies || 0, g.negative_rate || 0, th.max_negative_rate)))));
     // the funnel: who was in the audience, reached, and what became of the first message
     const keys = ['audience', 'enrolled', 'sent', 'delivered', 'read', 'replied'];
     const values = [p.audience || 0, p.enrolled || 0, first.sent || 0, first.delivered || 0, first.read || 0, first.replied || 0];

@@ -3,7 +3,7 @@
 // a timeline of messages and policy decisions, and journeys.
 import * as api from '../api.js';
 import { t, fmtNumber, fmtDateTime, fmtDate } from '../i18n.js';
-import { h, clear, pageHeader, loading, failure, field, table, badge, errorBox, messageText } from '../ui.js';
+import { h, clear, pageHeader, loading, failure, field, table, badge, errorBox, messageText, backLink } from '../ui.js';
 
 const PURPOSES = ['service', 'reminders', 'results', 'surveys', 'marketing'];
 const EXAMPLES = [
@@ -94,7 +94,7 @@ async function renderProfile(ctx, id) {
     c = await api.get(`/api/v1/contacts/${enc}`);
   } catch (err) {
     if (err.status === 404 && !err.missing) {
-      clear(root, pageHeader(t('profile')), h('p', {}, h('a', { href: '#/contacts' }, t('all_contacts'))), errorBox(new Error(t('contact_not_found'))));
+      clear(root, pageHeader(t('profile')), backLink('#/contacts', t('all_contacts')), errorBox(new Error(t('contact_not_found'))));
       return null;
     }
     contactBox = h('section', { class: 'panel' }, h('h2', {}, t('profile')), failure(err, [CONTACT_SHAPE]));
@@ -112,12 +112,17 @@ async function renderProfile(ctx, id) {
   }
   const title = (c && (c.name || c.phone)) || sessionStorage.getItem('cw.contact.' + id) || id;
   const consentsBox = await section(t('consents'), `/api/v1/contacts/${enc}/consents`,
-    '/api/v1/contacts/{id}/consents → {"items":[{"purpose","status","source","wording_version","evidence","at"}]} (oldest first)', (data) => {
-      const items = data.items || [];
-      const now = {};
-      for (const x of items) now[x.purpose] = x;
+    '/api/v1/contacts/{id}/consents → {"current":{"<purpose>":{…}},"history":[{"purpose","status","source","wording_version","evidence","at"}]}', (data) => {
+      const items = data.history || data.items || [];
+      const now = Object.assign({}, data.current);
+      if (!data.current) for (const x of items) now[x.purpose] = x;
       return h('div', {},
-        table([{ label: t('purpose'), cell: (p) => t('purpose_' + p) }, { label: t('consent_current'), cell: (p) => consentBadge(now[p] && now[p].status) }], PURPOSES),
+        table([
+          { label: t('purpose'), cell: (p) => t('purpose_' + p) },
+          { label: t('consent_current'), cell: (p) => h('span', { 'data-consent': p }, consentBadge(now[p] && now[p].status)) },
+          { label: t('consent_source'), cell: (p) => (now[p] ? now[p].source || '' : '') },
+          { label: t('consent_at'), cell: (p) => (now[p] ? fmtDateTime(now[p].at) : '') },
+        ], PURPOSES),
         h('h3', {}, t('consent_history')),
         items.length ? table([
           { label: t('consent_at'), cell: (x) => fmtDateTime(x.at) },
@@ -125,8 +130,8 @@ async function renderProfile(ctx, id) {
           { label: t('consent_status'), cell: (x) => consentBadge(x.status) },
           { label: t('consent_source'), cell: (x) => x.source || '' },
           { label: t('consent_wording'), cell: (x) => x.wording_version || '' },
-          { label: t('consent_evidence'), cell: (x) => x.evidence || '' },
-        ], items.slice().reverse()) : h('p', { class: 'muted' }, t('none')));
+          { label: t('consent_evidence'), cell: (x) => h('span', { dir: 'auto' }, x.evidence || '') },
+        ], items.slice().sort((a, b) => String(b.at).localeCompare(String(a.at)) || (b.id || 0) - (a.id || 0))) : h('p', { class: 'muted' }, t('none')));
     });
   const timelineBox = h('section', { class: 'panel' }, h('h2', {}, t('timeline')), loading());
   Promise.allSettled([
@@ -151,19 +156,28 @@ async function renderProfile(ctx, id) {
           : h('div', {}, badge(it.x.outcome === 'allow' ? t('outcome_allow') : it.x.outcome === 'defer' ? t('outcome_defer', { until: fmtDateTime(it.x.until) }) : t('outcome_deny'), it.x.outcome === 'allow' ? 'ok' : it.x.outcome === 'defer' ? 'warn' : 'bad'),
             ' ', h('code', {}, it.x.reason || ''), ' ', it.x.message || '')))) : (missing.length === 2 ? null : h('p', { class: 'muted' }, t('none'))));
   });
-  const journeysBox = await section(t('journeys_of_contact'), `/api/v1/journeys/runs?contact_id=${enc}`,
-    '/api/v1/journeys/runs?contact_id=… → {"items":[{"journey_id","journey_name","step","status","started_at"}]}', (data) => {
+  const journeysBox = await section(t('journeys_of_contact'), `/api/v1/runs?contact_id=${enc}&limit=50`,
+    '/api/v1/runs?contact_id=… → {"items":[{"id","journey","version","state","step","created_at","ended_at","end_reason"}]}', (data) => {
       const items = data.items || [];
-      return items.length ? table([
-        { label: t('journey'), cell: (r) => r.journey_name || r.journey_id },
-        { label: t('steps'), cell: (r) => r.step || '' },
-        { label: t('status'), cell: (r) => badge(r.status || '') },
-        { label: t('created'), cell: (r) => fmtDateTime(r.started_at) },
-      ], items) : h('p', { class: 'muted' }, t('none'));
+      const pick = h('select', { 'aria-label': t('start_journey_here') }, h('option', { value: '' }, t('choose_journey')));
+      api.get('/api/v1/journeys').then((r) => pick.append(...(r.items || []).filter((j) => j.status === 'active')
+        .map((j) => h('option', { value: j.key }, `${j.name || j.key} (${j.key})`)))).catch(() => {});
+      const go = h('button', { type: 'button', class: 'secondary', onclick: () => {
+        if (pick.value) ctx.navigate(`#/journeys/${encodeURIComponent(pick.value)}/contact/${encodeURIComponent(id)}`);
+      } }, t('start_journey_here'));
+      return h('div', {},
+        items.length ? table([
+          { label: t('journey'), cell: (r) => h('a', { href: '#/journeys/' + encodeURIComponent(r.journey) }, h('code', {}, r.journey)) },
+          { label: t('step'), cell: (r) => h('code', {}, r.step || '') },
+          { label: t('status'), cell: (r) => badge(t('run_' + r.state), r.state === 'waiting' || r.state === 'running' ? 'ok' : r.state === 'failed' ? 'bad' : null) },
+          { label: t('created'), cell: (r) => fmtDateTime(r.created_at) },
+          { label: t('ended'), cell: (r) => (r.ended_at ? `${fmtDateTime(r.ended_at)}${r.end_reason ? ' · ' + r.end_reason : ''}` : '') },
+        ], items) : h('p', { class: 'muted' }, t('none')),
+        h('div', { class: 'inline start-journey' }, pick, go));
     });
   clear(root,
     pageHeader(h('bdi', {}, title)),
-    h('p', {}, h('a', { href: '#/contacts' }, t('all_contacts'))),
+    backLink('#/contacts', t('all_contacts')),
     contactBox, consentsBox, timelineBox, journeysBox);
   return null;
 }

@@ -6,7 +6,7 @@
 // that contact chosen.
 import * as api from '../api.js';
 import { t, fmtNumber, fmtDateTime, dir, lang } from '../i18n.js';
-import { h, clear, pageHeader, loading, failure, table, badge, field } from '../ui.js';
+import { h, clear, pageHeader, loading, failure, table, badge, field, backLink } from '../ui.js';
 import { loc, journeyVars, varsFields } from '../journeyvars.js';
 
 const LIST = '/api/v1/journeys';
@@ -362,10 +362,10 @@ function diagram(j, stats, here) {
 
 function startForm(j, contacts, chosen) {
   const def = j.definition || {};
-  const vars = varsFields(journeyVars(def));
   const contact = h('select', { name: 'contact', required: true },
     h('option', { value: '' }, t('choose_contact')),
     contacts.map((c) => h('option', { value: c.id, selected: c.id === chosen }, `${c.name || c.phone} · ${c.phone || ''} · ${c.language || ''}`)));
+  const vars = varsFields(journeyVars(def), () => (contacts.find((x) => x.id === contact.value) || {}).language);
   const status = h('p', { class: 'form-status', role: 'status', 'aria-live': 'polite' });
   const button = h('button', { type: 'submit' }, t('start_journey'));
   const form = h('form', { class: 'panel start-form', 'aria-labelledby': 'start-title', onsubmit: async (e) => {
@@ -403,7 +403,7 @@ async function renderOne(ctx, key) {
   try {
     j = await api.get(`${LIST}/${enc}`);
   } catch (err) {
-    clear(root, pageHeader(h('bdi', {}, key)), h('p', {}, h('a', { href: '#/journeys' }, t('journeys_title'))),
+    clear(root, pageHeader(h('bdi', {}, key)), backLink('#/journeys', t('journeys_title')),
       failure(err, [`GET ${LIST}/{key}`]));
     return null;
   }
@@ -448,7 +448,7 @@ async function renderOne(ctx, key) {
     : h('p', { class: 'muted' }, canStart ? t('journey_not_active') : t('forbidden_role', { role: t('role_' + session.agent.role) }));
   clear(root,
     pageHeader(h('bdi', {}, loc(def.name) || j.name || key), h('div', { class: 'header-end' }, badge(t('status_' + j.status), statusKind), actions)),
-    h('p', {}, h('a', { href: '#/journeys' }, '← ', t('journeys_title'))),
+    backLink('#/journeys', t('journeys_title')),
     def.description ? h('p', { class: 'lead', dir: 'auto' }, loc(def.description)) : null,
     h('div', { class: 'journey-top' }, h('section', { class: 'panel' }, h('h2', {}, t('about_journey')), facts), form),
     h('section', { class: 'panel' }, h('h2', {}, t('diagram')),
@@ -472,7 +472,7 @@ export default async function render(ctx) {
     clear(root, pageHeader(t('journeys_title')),
       h('p', { class: 'lead' }, t('journeys_intro')),
       items.length ? h('section', { class: 'panel' }, table([
-        { label: t('name'), cell: (j) => h('a', { href: '#/journeys/' + encodeURIComponent(j.key), 'data-journey': j.key }, h('bdi', {}, j.name || j.key)) },
+        { label: t('name'), cell: (j) => h('a', { href: '#/journeys/' + encodeURIComponent(j.key), 'data-journey': j.key }, h('bdi', { 'data-name-of': j.key }, j.name || j.key)) },
         { label: t('key'), cell: (j) => h('code', {}, j.key) },
         { label: t('purpose'), cell: (j) => (j.purpose ? t('purpose_' + j.purpose) : '') },
         { label: t('version'), cell: (j) => fmtNumber(j.version) },
@@ -480,6 +480,16 @@ export default async function render(ctx) {
         { label: t('live_runs'), cell: (j) => fmtNumber(j.live_runs || 0) },
         { label: t('updated'), cell: (j) => fmtDateTime(j.updated_at) },
       ], items)) : h('p', { class: 'muted' }, t('no_journeys')));
+    // The list names each journey in the organisation's language; the definitions have the
+    // name in every language, so the page's own language replaces it as they arrive.
+    let stopped = false;
+    Promise.all(items.slice(0, 50).map(async (j) => {
+      const d = await api.get(`${LIST}/${api.seg(j.key)}`).catch(() => null);
+      const name = d && d.definition && d.definition.name;
+      const el = !stopped && name && root.querySelector(`[data-name-of="${CSS.escape(j.key)}"]`);
+      if (el) el.textContent = loc(name);
+    }));
+    return () => { stopped = true; };
   } catch (err) {
     clear(root, pageHeader(t('journeys_title')), failure(err, [`GET ${LIST}`]));
   }

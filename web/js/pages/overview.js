@@ -33,17 +33,20 @@ export default async function render(ctx) {
     const rates = chartPanel(t('chart_open_rate') + ' · ' + t('chart_engagement'), t('open_rate_hint') + '; ' + t('engagement_hint'));
     const optOuts = chartPanel(t('chart_opt_outs'));
     const failures = chartPanel(t('chart_failures'));
+    const totals = a.totals || { sent: sum('sent'), delivered: sum('delivered'), read: sum('read'), failed: sum('failed'), replied: sum('replied'), opted_out: sum('opted_out') };
+    const reasons = a.failures_by_reason || [];
     clear(analytics,
-      h('div', { class: 'kpis' },
-        kpi(t('chart_open_rate'), fmtPercent(a.open_rate ?? ratio(sum('read'), sum('delivered'))), t('open_rate_hint')),
-        kpi(t('chart_engagement'), fmtPercent(a.engagement_rate ?? ratio(sum('replied'), sum('delivered'))), t('engagement_hint')),
-        kpi(t('chart_opt_outs'), fmtNumber(sum('opted_out'))),
-        kpi(t('status_failed'), fmtNumber(sum('failed')))),
+      h('div', { class: 'kpis', 'data-totals': JSON.stringify(totals) },
+        kpi(t('kpi_sent'), fmtNumber(totals.sent || 0), t('kpi_sent_hint', { delivered: fmtNumber(totals.delivered || 0) })),
+        kpi(t('chart_open_rate'), fmtPercent(a.open_rate ?? ratio(totals.read || 0, totals.delivered || 0)), t('open_rate_hint')),
+        kpi(t('chart_engagement'), fmtPercent(a.engagement_rate ?? ratio(totals.replied || 0, totals.delivered || 0)), t('engagement_hint')),
+        kpi(t('chart_opt_outs'), fmtNumber(totals.opted_out || 0), a.opt_out_rate !== null && a.opt_out_rate !== undefined ? t('opt_out_rate_hint', { rate: fmtPercent(a.opt_out_rate) }) : null),
+        kpi(t('kpi_failed'), fmtNumber(totals.failed || 0))),
       h('div', { class: 'grid' }, byStatus.panel, rates.panel, optOuts.panel, failures.panel));
     charts.push(chart(byStatus.canvas, {
       type: 'bar',
-      data: { labels, datasets: ['sent', 'delivered', 'read', 'failed'].map((k) => ({ label: t('status_' + k), data: days.map((d) => d[k] || 0), backgroundColor: COLORS[k] })) },
-      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+      data: { labels, datasets: ['sent', 'delivered', 'read', 'replied', 'failed'].map((k) => ({ label: t('status_' + k), data: days.map((d) => d[k] || 0), backgroundColor: COLORS[k] })) },
+      options: { scales: { x: {}, y: { beginAtZero: true, ticks: { precision: 0 } } } },
     }));
     charts.push(chart(rates.canvas, {
       type: 'line',
@@ -58,12 +61,15 @@ export default async function render(ctx) {
       data: { labels, datasets: [{ label: t('chart_opt_outs'), data: days.map((d) => d.opted_out || 0), backgroundColor: COLORS.failed }] },
       options: { scales: { x: {}, y: { beginAtZero: true, ticks: { precision: 0 } } }, plugins: { legend: { display: false } } },
     }));
-    const reasons = a.failures_by_reason || [];
-    charts.push(chart(failures.canvas, {
-      type: 'bar',
-      data: { labels: reasons.map((r) => (r.title ? `${r.reason} ${r.title}` : r.reason)), datasets: [{ label: t('chart_failures'), data: reasons.map((r) => r.count), backgroundColor: COLORS.failed }] },
-      options: { indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 } } }, plugins: { legend: { display: false } } },
-    }));
+    if (reasons.length) {
+      charts.push(chart(failures.canvas, {
+        type: 'bar',
+        data: { labels: reasons.map((r) => (r.title ? `${r.reason} ${r.title}` : r.reason)), datasets: [{ label: t('chart_failures'), data: reasons.map((r) => r.count), backgroundColor: COLORS.failed }] },
+        options: { indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 } }, y: {} }, plugins: { legend: { display: false } } },
+      }));
+    } else {
+      failures.canvas.parentElement.replaceWith(h('p', { class: 'muted empty-chart' }, t('no_failures')));
+    }
   } catch (err) {
     clear(analytics, failure(err, [`GET ${ANALYTICS}`], () => ctx.navigate('#/overview')));
   }

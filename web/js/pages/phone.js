@@ -175,7 +175,7 @@ export default async function render(ctx) {
       parts.push(h('div', { class: 'body', dir: 'auto' }, formatted(r.body || c.name)));
       if (r.footer) parts.push(h('div', { class: 'footer', dir: 'auto' }, r.footer));
       if (r.buttons && r.buttons.length) {
-        after = replyButtons(r.buttons.map((text, i) => h('button', { type: 'button', class: 'reply-button', dir: 'auto',
+        after = replyButtons(r.buttons.map((text, i) => h('button', { type: 'button', class: 'reply-button', dir: 'auto', 'data-payload': templatePayload(m, i) || text,
           onclick: () => send({ type: 'button', payload: templatePayload(m, i) || text, text, context: m.id }) }, text)));
       }
     } else if (m.type === 'location') {

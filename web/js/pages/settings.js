@@ -1,5 +1,6 @@
 // settings.js — quiet hours, frequency caps, business hours and WhatsApp numbers
-// (GET/PUT /api/v1/settings, GET /api/v1/numbers), and the signed-in account.
+// (GET/PUT /api/v1/settings, GET /api/v1/settings/hours, GET /api/v1/numbers,
+// PUT /api/v1/numbers/{id}), and the signed-in account.
 import * as api from '../api.js';
 import { t, fmtNumber, fmtDateTime } from '../i18n.js';
 import { h, clear, pageHeader, loading, failure, field, table, badge } from '../ui.js';
@@ -64,43 +65,78 @@ export default async function render(ctx) {
 
   try {
     const s = await api.get(SETTINGS);
-    const q = s.quiet_hours || {};
+    const q = s.quiet_hours || null;
     const caps = s.caps || {};
-    const from = h('input', { type: 'time', value: q.start || '21:00', disabled: !admin });
-    const to = h('input', { type: 'time', value: q.end || '08:00', disabled: !admin });
-    const capM = h('input', { type: 'number', min: 0, max: 100, value: caps.marketing_per_week ?? '', disabled: !admin });
-    const capS = h('input', { type: 'number', min: 0, max: 100, value: caps.surveys_per_month ?? '', disabled: !admin });
+    const capValue = (c) => (c === null || c === undefined ? '' : typeof c === 'object' ? c.max : c);
+    const quietOn = h('input', { type: 'checkbox', id: 'quiet-on', checked: !!q, disabled: !admin });
+    const from = h('input', { type: 'time', value: (q && q.start) || '21:00', disabled: !admin, name: 'quiet_start' });
+    const to = h('input', { type: 'time', value: (q && q.end) || '08:00', disabled: !admin, name: 'quiet_end' });
+    const capM = h('input', { type: 'number', min: 1, max: 1000, value: capValue(caps.marketing_per_week), disabled: !admin, name: 'cap_marketing', placeholder: t('no_cap') });
+    const capS = h('input', { type: 'number', min: 1, max: 1000, value: capValue(caps.surveys_per_month), disabled: !admin, name: 'cap_surveys', placeholder: t('no_cap') });
+    const tier = h('input', { type: 'number', min: 1, value: s.tier === 'unlimited' ? '' : s.tier ?? '', disabled: !admin, name: 'tier', placeholder: t('tier_unlimited') });
+    const sensitive = h('textarea', { rows: 2, dir: 'ltr', disabled: !admin, name: 'sensitive_categories' });
+    sensitive.value = (s.sensitive_categories || []).join(', ');
+    const words = h('textarea', { rows: 2, dir: 'auto', disabled: !admin, name: 'optout_words' });
+    words.value = (s.optout_words || []).join('\n');
     const status = h('p', { class: 'form-status', role: 'status' });
+    const sync = () => { from.disabled = to.disabled = !admin || !quietOn.checked; };
+    quietOn.addEventListener('change', sync);
+    sync();
+    const capOut = (input, c) => {
+      const n = input.value === '' ? null : Number(input.value);
+      return c && typeof c === 'object' && n !== null ? { max: n, days: c.days } : n;
+    };
     const form = h('form', { onsubmit: async (e) => {
       e.preventDefault();
       try {
-        await api.put(SETTINGS, {
-          quiet_hours: { start: from.value, end: to.value },
-          caps: { marketing_per_week: Number(capM.value), surveys_per_month: Number(capS.value) },
+        const out = await api.put(SETTINGS, {
+          quiet_hours: quietOn.checked ? { start: from.value, end: to.value } : false,
+          caps: { marketing_per_week: capOut(capM, caps.marketing_per_week), surveys_per_month: capOut(capS, caps.surveys_per_month) },
+          tier: tier.value === '' ? 'unlimited' : Number(tier.value),
+          sensitive_categories: sensitive.value.split(/[,\n]/).map((x) => x.trim()).filter(Boolean),
+          optout_words: words.value.split('\n').map((x) => x.trim()).filter(Boolean),
         });
         status.textContent = t('saved');
-      } catch (err) { status.textContent = t('error', { message: err.message }); }
+        status.dataset.saved = JSON.stringify(out);
+      } catch (err) { status.textContent = t('error', { message: err.field ? `${err.field}: ${err.message}` : err.message }); }
     } },
-    h('h2', {}, t('quiet_hours')), h('div', { class: 'form-row' }, field(t('quiet_from'), from), field(t('quiet_to'), to)),
+    h('h2', {}, t('quiet_hours')),
+    h('div', { class: 'check' }, quietOn, h('label', { for: quietOn.id }, t('quiet_on'))),
+    h('div', { class: 'form-row' }, field(t('quiet_from'), from), field(t('quiet_to'), to)),
+    h('p', { class: 'hint' }, t('quiet_hint')),
     h('h2', {}, t('caps')), h('div', { class: 'form-row' }, field(t('cap_marketing'), capM), field(t('cap_surveys'), capS)),
+    h('h2', {}, t('sending_limits')),
+    h('div', { class: 'form-row' }, field(t('tier'), tier, t('tier_hint'))),
+    field(t('sensitive_categories'), sensitive, t('sensitive_hint')),
+    field(t('optout_words'), words, t('optout_words_hint')),
     admin ? h('button', { type: 'submit' }, t('save')) : h('p', { class: 'muted' }, t('forbidden_role', { role: t('role_' + a.role) })),
     status);
     clear(settingsBox, form);
   } catch (err) {
-    clear(settingsBox, h('h2', {}, t('quiet_hours') + ' · ' + t('caps')),
-      failure(err, [`GET ${SETTINGS} → {"quiet_hours":{"start":"21:00","end":"08:00"},"caps":{"marketing_per_week":N,"surveys_per_month":N}}`, `PUT ${SETTINGS} (admin), same shape`]));
+    clear(settingsBox, h('h2', {}, t('quiet_hours') + ' · ' + t('caps')), failure(err, [`GET ${SETTINGS}`, `PUT ${SETTINGS} (admin)`]));
   }
 
-  try {
-    const items = (await api.get(NUMBERS)).items || [];
-    clear(numbersBox, h('h2', {}, t('numbers')), table([
-      { label: t('number_display'), cell: (n) => h('span', { dir: 'ltr' }, n.display) },
-      { label: 'phone_number_id', cell: (n) => h('code', {}, n.phone_number_id) },
-      { label: t('number_rate'), cell: (n) => fmtNumber(n.rate_mps) },
-      { label: t('number_status'), cell: (n) => badge(n.status, n.status === 'active' ? 'ok' : 'warn') },
-    ], items));
-  } catch (err) {
-    clear(numbersBox, h('h2', {}, t('numbers')), failure(err, [`GET ${NUMBERS} → {"items":[{"id","display","phone_number_id","waba_id","rate_mps","status"}]}`]));
+  async function numbers() {
+    try {
+      const items = (await api.get(NUMBERS)).items || [];
+      clear(numbersBox, h('h2', {}, t('numbers')), table([
+        { label: t('number_display'), cell: (n) => h('span', { dir: 'ltr' }, n.display) },
+        { label: 'phone_number_id', cell: (n) => h('code', {}, n.phone_number_id) },
+        { label: t('number_rate'), cell: (n) => (admin ? h('input', { type: 'number', min: 1, max: 1000, value: n.rate_mps, 'aria-label': `${t('number_rate')} ${n.display}`, 'data-number-rate': n.id, class: 'narrow' }) : fmtNumber(n.rate_mps)) },
+        { label: t('number_status'), cell: (n) => badge(t('number_' + n.status), n.status === 'active' ? 'ok' : 'warn') },
+        { label: '', cell: (n) => (admin ? h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'secondary small', onclick: async (e) => {
+            const rate = Number(e.target.closest('tr').querySelector('[data-number-rate]').value);
+            try { await api.put(`${NUMBERS}/${api.seg(n.id)}`, { rate_mps: rate }); await numbers(); } catch (err) { window.alert(t('error', { message: err.message })); }
+          } }, t('save')),
+          h('button', { type: 'button', class: 'secondary small', onclick: async () => {
+            try { await api.put(`${NUMBERS}/${api.seg(n.id)}`, { status: n.status === 'active' ? 'paused' : 'active' }); await numbers(); } catch (err) { window.alert(t('error', { message: err.message })); }
+          } }, n.status === 'active' ? t('number_pause') : t('number_resume'))) : null) },
+      ], items), h('p', { class: 'hint' }, t('numbers_hint')));
+    } catch (err) {
+      clear(numbersBox, h('h2', {}, t('numbers')), failure(err, [`GET ${NUMBERS}`]));
+    }
   }
+  await numbers();
   return null;
 }
