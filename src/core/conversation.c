@@ -725,9 +725,14 @@ int conversation_handoff_tx(struct store_tx *tx, const char *org_id, const char 
 	}
 	char id[ID_SIZE], got[ID_SIZE] = "";
 	id_new(id);
-	struct store_val a[] = {SV_TEXT(id),	  SV_TEXT(org_id), SV_TEXT(number_id),
-				SV_TEXT(contact_id), SV_TEXT(reason), SV_TEXT(team),
-				SV_TEXT(note && *note ? note : NULL), SV_INT(now)};
+	struct store_val a[] = {SV_TEXT(id),
+				SV_TEXT(org_id),
+				SV_TEXT(number_id),
+				SV_TEXT(contact_id),
+				SV_TEXT(reason),
+				SV_TEXT(team),
+				SV_TEXT(note && *note ? note : NULL),
+				SV_INT(now)};
 	int rc = store_tx_query(tx, "inbox.handoff", a, 8, handoff_cb, got);
 	if (rc < 0)
 		return rc;

@@ -179,15 +179,14 @@ char *demo_template_components(const struct demo_template *t)
 		const char *p = t->buttons;
 		for (;;) {
 			size_t n = strcspn(p, "|");
-			json_array_append_new(buttons,
-					      json_pack("{s:s, s:s%}", "type", "QUICK_REPLY",
-							"text", p, n));
+			json_array_append_new(
+			    buttons, json_pack("{s:s, s:s%}", "type", "QUICK_REPLY", "text", p, n));
 			if (!p[n])
 				break;
 			p += n + 1;
 		}
-		json_array_append_new(comps, json_pack("{s:s, s:o}", "type", "BUTTONS", "buttons",
-						       buttons));
+		json_array_append_new(
+		    comps, json_pack("{s:s, s:o}", "type", "BUTTONS", "buttons", buttons));
 	}
 	char *out = json_dumps(comps, JSON_COMPACT);
 	json_decref(comps);

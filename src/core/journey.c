@@ -1131,9 +1131,8 @@ static int handoff(struct exec *x, const struct journey_step *s)
 	char reason[CONV_HANDOFF_MAX];
 	snprintf(reason, sizeof reason, "journey:%s", x->r->key);
 	if (rc == 0 && x->r->number_id[0])
-		rc = conversation_handoff_tx(x->tx, x->r->org_id, x->r->number_id,
-					     x->r->contact_id, reason, json_str(s->j, "team"), note,
-					     time_now_ms());
+		rc = conversation_handoff_tx(x->tx, x->r->org_id, x->r->number_id, x->r->contact_id,
+					     reason, json_str(s->j, "team"), note, time_now_ms());
 	free(note);
 	if (rc == 0)
 		set_var(x, "_handoff", json_string(json_str(s->j, "team")));

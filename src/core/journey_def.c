@@ -508,10 +508,12 @@ int journey_words_match(char *const *words, int nwords, const char *folded)
 			continue;
 		size_t stems[TEXT_HE_PREFIX_MAX];
 		size_t ns = text_he_prefixes(w + 1, strcspn(w + 1, " "), stems);
-		for (size_t k = 0; k < ns; k++)
-			for (int i = 0; i < nwords; i++)
-				if (strncmp(w + 1 + stems[k], words[i] + 1, strlen(words[i]) - 1) == 0)
+		for (int i = 0; i < nwords; i++) {
+			const char *rest = words[i] + 1; /* the phrase without its first space */
+			for (size_t k = 0; k < ns; k++)
+				if (strncmp(w + 1 + stems[k], rest, strlen(rest)) == 0)
 					return 1;
+		}
 	}
 	return 0;
 }

@@ -668,13 +668,17 @@ static void test_erasure_ends_runs(void **state)
 	json_t *res = NULL;
 	post(f, "visit.completed", "v-erase", c, json_pack("{s:s}", "visit_id", "V9"), &res);
 	json_decref(res);
-	char *recall = qt(f, "SELECT id FROM journey_runs WHERE contact_id = '%s' AND "
-			     "key = 'later'", c);
+	char *recall = qt(f,
+			  "SELECT id FROM journey_runs WHERE contact_id = '%s' AND "
+			  "key = 'later'",
+			  c);
 	assert_non_null(recall);
 	expect_state(f, recall, "waiting:timer:pause");
 	assert_int_equal(outbox_count(f, c), 1);
-	assert_int_equal(q(f, "SELECT count(*) FROM timers WHERE ref IN (SELECT id FROM "
-			      "journey_runs WHERE contact_id = '%s')", c),
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM timers WHERE ref IN (SELECT id FROM "
+			   "journey_runs WHERE contact_id = '%s')",
+			   c),
 			 2);
 
 	int already = -1;
@@ -685,16 +689,22 @@ static void test_erasure_ends_runs(void **state)
 	expect_state(f, rq.run_id, "cancelled::");
 	expect_state(f, recall, "cancelled::pause");
 	free(recall);
-	assert_int_equal(q(f, "SELECT count(*) FROM journey_runs WHERE contact_id = '%s' AND "
-			      "(end_reason <> 'contact erased' OR ended_at IS NULL)", c),
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM journey_runs WHERE contact_id = '%s' AND "
+			   "(end_reason <> 'contact erased' OR ended_at IS NULL)",
+			   c),
 			 0);
 	assert_int_equal(outbox_count(f, c), 1);
 	/* no timer is left, and the runs forgot the person */
-	assert_int_equal(q(f, "SELECT count(*) FROM timers WHERE ref IN (SELECT id FROM "
-			      "journey_runs WHERE contact_id = '%s')", c),
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM timers WHERE ref IN (SELECT id FROM "
+			   "journey_runs WHERE contact_id = '%s')",
+			   c),
 			 0);
-	assert_int_equal(q(f, "SELECT count(*) FROM journey_runs WHERE contact_id = '%s' AND "
-			      "(vars <> '{}' OR event IS NOT NULL)", c),
+	assert_int_equal(q(f,
+			   "SELECT count(*) FROM journey_runs WHERE contact_id = '%s' AND "
+			   "(vars <> '{}' OR event IS NOT NULL)",
+			   c),
 			 0);
 	at(f, SENDENV_NOW + 200 * SENDENV_DAY);
 	assert_int_equal(fire(f), 1); /* the other person's timeout only */
@@ -702,8 +712,8 @@ static void test_erasure_ends_runs(void **state)
 	expect_state(f, ro.run_id, "done::wait");
 	/* nothing starts for the tombstone */
 	struct journey_started rx;
-	struct journey_start st = {.org_id = f->env.db.org, .key = "a", .contact_id = c,
-				   .trigger = "api"};
+	struct journey_start st = {
+	    .org_id = f->env.db.org, .key = "a", .contact_id = c, .trigger = "api"};
 	assert_int_equal(journey_start(f->je, &st, &rx), CW_ENOTFOUND);
 	fx_close(f);
 }

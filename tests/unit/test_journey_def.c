@@ -489,12 +489,12 @@ static void test_words_hebrew_prefixes(void **state)
 	assert_true(words_match("הרצאה", "פרטים על ההרצאה בבקשה"));
 	assert_true(words_match("הרצאה", "מתי ההרצאה?"));
 	assert_true(words_match("הרצאה", "אגיע בהרצאה"));
-	assert_true(words_match("הרצאה", "ושבהרצאה")); /* three prefixes */
-	assert_true(words_match("הַרְצָאָה", "לַהַרְצָאָה")); /* with points */
+	assert_true(words_match("הרצאה", "ושבהרצאה"));		  /* three prefixes */
+	assert_true(words_match("הַרְצָאָה", "לַהַרְצָאָה"));		  /* with points */
 	assert_true(words_match("לא אוכל", "אני לא אוכל להגיע")); /* as before */
 	assert_true(words_match("אגיע", "ואגיע"));
 	assert_false(words_match("הרצאה", "וכשההרצאה מתחילה")); /* four prefixes */
-	assert_false(words_match("הרצאה", "ההרצאות")); /* a plural is another word */
+	assert_false(words_match("הרצאה", "ההרצאות"));		/* a plural is another word */
 	assert_false(words_match("הרצאה", "ההרצאהה"));
 	/* a stem keeps three letters: "לכן" (therefore) is not "כן" (yes), "מלא"
 	 * (full) not "לא" (no); so "ולא אגיע" is not "לא אגיע" either */

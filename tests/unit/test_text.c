@@ -213,7 +213,7 @@ static void test_he_prefixes(void **state)
 	assert_stems("וכשהרופא", "כשהרופא|שהרופא|הרופא");
 	assert_stems("למוזמנים", "מוזמנים|וזמנים|זמנים");
 	assert_stems("הרצאה", "רצאה");
-	assert_stems("ולא", "");  /* a stem keeps three letters: not ו + לא */
+	assert_stems("ולא", ""); /* a stem keeps three letters: not ו + לא */
 	assert_stems("הלא", "");
 	assert_stems("וכן", "");
 	assert_stems("בבית", "בית"); /* not ב + ב + ית */
@@ -314,9 +314,9 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_casefold), cmocka_unit_test(test_casefold_limit),
-	    cmocka_unit_test(test_words),    cmocka_unit_test(test_optout_match),
-	    cmocka_unit_test(test_utf8),     cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_casefold),	cmocka_unit_test(test_casefold_limit),
+	    cmocka_unit_test(test_words),	cmocka_unit_test(test_optout_match),
+	    cmocka_unit_test(test_utf8),	cmocka_unit_test(test_threads),
 	    cmocka_unit_test(test_he_prefixes),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
