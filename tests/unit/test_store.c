@@ -899,12 +899,14 @@ struct batch_shared {
 	struct store *st;
 	atomic_int queued;
 	int nthreads;
+	atomic_int holding; /* the holder's transaction is running on the writer */
 };
 
 static int hold_writer_tx(struct store_tx *tx, void *ud)
 {
 	struct batch_shared *b = ud;
 	(void)tx;
+	atomic_store(&b->holding, 1);
 	for (int i = 0; i < 500 && atomic_load(&b->queued) < b->nthreads; i++)
 		usleep(10000);
 	usleep(300000); /* from "about to call" to "queued" */
@@ -938,14 +940,17 @@ static void test_tx_batch_isolation(void **state)
 	(void)state;
 	struct tmpdb t;
 	tmpdb_make(&t);
-	struct batch_shared b = {open_migrated(t.url), 0, 8};
+	struct batch_shared b = {open_migrated(t.url), 0, 8, 0};
 	struct batch_thread th[8];
 	pthread_t tid[8], hold;
 	struct store_stats s0, s1;
 
 	store_get_stats(b.st, &s0);
 	assert_int_equal(pthread_create(&hold, NULL, hold_thread_main, &b), 0);
-	usleep(20000);
+	/* wait until the writer is inside the holder's transaction */
+	for (int i = 0; i < 3000 && !atomic_load(&b.holding); i++)
+		usleep(1000);
+	assert_true(atomic_load(&b.holding));
 	for (int i = 0; i < 8; i++) {
 		th[i].b = &b;
 		snprintf(th[i].key, sizeof th[i].key, "k%d", i);
