@@ -868,7 +868,7 @@ int http_server_start(struct http_server *srv)
 	unsigned int flags =
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 #ifdef __linux__
-	flags |= getenv("CW_EXP_POLL") ? MHD_USE_POLL : MHD_USE_EPOLL; /* EXPERIMENT */
+	flags |= MHD_USE_EPOLL;
 #else
 	flags |= MHD_USE_AUTO;
 #endif
@@ -892,7 +892,7 @@ int http_server_start(struct http_server *srv)
 		MHD_OPTION_ARRAY, srv->nthreads > 1 ? pool : pool + 1,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONN_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_CONN_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, getenv("CW_EXP_CONNMEM") ? (size_t)strtol(getenv("CW_EXP_CONNMEM"), NULL, 10) : (size_t)HTTP_CONN_MEMORY, /* EXPERIMENT */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, srv,
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,

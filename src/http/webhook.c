@@ -96,12 +96,9 @@ static int receive_post(void *ud, const struct http_request *req, struct http_re
 	}
 	/* Signed but not JSON: refuse it rather than keep what cannot be read. */
 	json_error_t je;
-	int is_obj = 1;
-	if (!getenv("CW_EXP_NOPROBE")) { /* EXPERIMENT */
 	json_t *probe = json_loadb(req->body, req->body_len, 0, &je);
-	is_obj = json_is_object(probe);
+	int is_obj = json_is_object(probe);
 	json_decref(probe);
-	}
 	if (!is_obj) {
 		http_reply_error(resp, 400, "invalid_json", "the body is not a JSON object", "body");
 		return 0;

@@ -38,7 +38,6 @@
 #include "base/banned.h"
 
 #define STORE_BATCH_MAX 4096  /* jobs per database transaction */
-static size_t exp_batch(void) { static size_t v; if (!v) v = getenv("CW_EXP_BATCH") ? (size_t)strtol(getenv("CW_EXP_BATCH"), NULL, 10) : 256; return v; } /* EXPERIMENT */
 #define STORE_QUEUE_MAX 4096 /* pending jobs before callers wait for room */
 /* Longest the writer waits for the callers of the last batch to come back
  * (see writer_gather); the wait is also at most a quarter of the last batch's
@@ -135,7 +134,7 @@ static void batch_run(struct store *st, struct job **jobs, size_t n, uint64_t *c
 		}
 		int undone = 0;
 		for (; i < n && !undone; i++) {
-			if (jobs[i]->kind == JOB_EXEC && be->stmt_atomic && !getenv("CW_EXP_SP")) { /* EXPERIMENT */
+			if (jobs[i]->kind == JOB_EXEC && be->stmt_atomic) {
 				rc = job_run(st, jobs[i]); /* undoes only itself on failure */
 			} else {
 				rc = be->sp_begin(st->h);
@@ -186,7 +185,6 @@ static int64_t mono_us(void)
 static void writer_gather(struct store *st, size_t last_n, int64_t last_run_us)
 {
 	int64_t wait_us = last_run_us / 4;
-	if (getenv("CW_EXP_NOGATHER")) return; /* EXPERIMENT */
 	if (wait_us > STORE_GATHER_MAX_US)
 		wait_us = STORE_GATHER_MAX_US;
 	if (last_n < 2 || wait_us < 1 || st->pending >= last_n)
@@ -224,7 +222,7 @@ static void *writer_main(void *arg)
 			batch[n++] = st->head;
 			st->head = st->head->next;
 		} else {
-			while (st->head && st->head->kind != JOB_ALONE && n < exp_batch()) {
+			while (st->head && st->head->kind != JOB_ALONE && n < STORE_BATCH_MAX) {
 				batch[n++] = st->head;
 				st->head = st->head->next;
 			}
