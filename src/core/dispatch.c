@@ -727,8 +727,10 @@ static int apply_result(struct round *r, struct store_tx *tx, struct job *j)
 	int rc = 0, applied = 0;
 	switch (j->res) {
 	case JR_SENT:
+		/* Counted whether or not the row changed: a status webhook may
+		 * have overtaken this answer and adopted the wamid already. */
 		rc = outbox_sent_tx(tx, j->id, j->attempts, j->wamid, r->now, &applied);
-		r->sent += applied;
+		r->sent++;
 		break;
 	case JR_FAILED: {
 		struct outbox_outcome out;
@@ -1353,7 +1355,7 @@ static const struct {
 	{"claimed", "Outbox rows taken for sending.", offsetof(struct dispatch_stats, claimed)},
 	{"requests", "Requests made to the Cloud API, retries included.",
 	 offsetof(struct dispatch_stats, requests)},
-	{"sent", "Messages the Cloud API accepted.", offsetof(struct dispatch_stats, sent)},
+	{"sent", "Requests the Cloud API accepted.", offsetof(struct dispatch_stats, sent)},
 	{"retried", "Failed sends queued again (back-off, fallback template, pause).",
 	 offsetof(struct dispatch_stats, retried)},
 	{"deferred", "Messages held for a recipient or deferred again by policy.",

@@ -52,7 +52,7 @@ void dispatch_set_template_sync(struct dispatch *d, int on);
 struct dispatch_stats {
 	uint64_t claimed;   /* rows taken for sending */
 	uint64_t requests;  /* requests made (retries included) */
-	uint64_t sent;      /* accepted by the Cloud API */
+	uint64_t sent;      /* requests the Cloud API accepted (answered with a wamid) */
 	uint64_t retried;   /* failed and queued again (back-off, fallback, pause) */
 	uint64_t deferred;  /* held for one recipient (pair limit, 131049), or deferred
 			       again by policy when it came due */
