@@ -28,6 +28,13 @@
  * costs some tens of microseconds to apply. */
 #define INGEST_TX_BODIES 16
 #define INGEST_IDLE_MS 1000      /* worker poll when nobody wakes it */
+/* Under a burst of webhooks the worker stands aside: while this many writes
+ * wait for the writer (acknowledgements waiting for their commit), it waits
+ * before its next transaction, for at most INGEST_YIELD_MAX_MS each time so
+ * that processing never stops. Acknowledging durably is what Meta waits
+ * for; applying may lag a burst by seconds. */
+#define INGEST_YIELD_PENDING 32
+#define INGEST_YIELD_MAX_MS 20
 #define WINDOW_MS (24LL * 3600 * 1000)
 
 struct handler {
@@ -526,6 +533,20 @@ static int apply_bodies(struct store_tx *tx, void *ud)
 	return 0;
 }
 
+/* Waits while the store's queue says webhooks are arriving faster than the
+ * writer takes them (see INGEST_YIELD_PENDING). */
+static void yield_to_appends(struct ingest *ing)
+{
+	for (int ms = 0; ms < INGEST_YIELD_MAX_MS && !atomic_load(&ing->stopping); ms++) {
+		struct store_stats ss;
+		store_get_stats(ing->st, &ss);
+		if (ss.pending < INGEST_YIELD_PENDING)
+			return;
+		struct timespec d = {0, 1000000};
+		nanosleep(&d, NULL);
+	}
+}
+
 int ingest_drain(struct ingest *ing)
 {
 	int total = 0;
@@ -543,8 +564,11 @@ int ingest_drain(struct ingest *ing)
 		}
 		for (int i = 0; i < l.n; i++)
 			body_prepare(ing, &l.items[i], &ctx[i]);
+		yield_to_appends(ing);
 		int failed = 0;
 		for (int first = 0; first < l.n && !failed; first += INGEST_TX_BODIES) {
+			if (first)
+				yield_to_appends(ing);
 			struct apply_run r = {.bodies = &ctx[first], .n = l.n - first};
 			if (r.n > INGEST_TX_BODIES)
 				r.n = INGEST_TX_BODIES;

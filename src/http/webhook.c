@@ -20,7 +20,6 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include <stdlib.h>
 
 #include "base/err.h"
 #include "base/log.h"

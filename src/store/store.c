@@ -37,7 +37,7 @@
 #include "store/store_int.h"
 #include "base/banned.h"
 
-#define STORE_BATCH_MAX 4096  /* jobs per database transaction */
+#define STORE_BATCH_MAX 1024 /* jobs per database transaction */
 #define STORE_QUEUE_MAX 4096 /* pending jobs before callers wait for room */
 /* Longest the writer waits for the callers of the last batch to come back
  * (see writer_gather); the wait is also at most a quarter of the last batch's
@@ -581,10 +581,10 @@ int store_tx_query(struct store_tx *tx, const char *stmt, const struct store_val
 
 int store_tx_savepoint(struct store_tx *tx, store_tx_fn fn, void *ud)
 {
+	if (!tx || !fn)
+		return CW_EINVAL;
 	const struct store_backend *be = tx->st->be;
 	void *h = tx->st->h;
-	if (!fn)
-		return CW_EINVAL;
 	int rc = be->sp_begin(h);
 	if (rc)
 		return rc;

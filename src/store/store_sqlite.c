@@ -23,6 +23,16 @@
  * failing statement made before it failed; store_check_statements() refuses
  * one that does.
  *
+ * Checkpoints. SQLite's automatic checkpoint runs inside the COMMIT that
+ * crosses the threshold, on the writer thread: copying a thousand pages into
+ * the database and syncing it stalls every caller waiting for that group
+ * commit (tens of milliseconds on a busy disk: the p99 of webhook
+ * acknowledgements). So the write connection's automatic checkpoint is
+ * replaced by a WAL hook that wakes a checkpointer thread, which runs PASSIVE
+ * checkpoints on a connection of its own while the writer goes on committing
+ * (a passive checkpoint takes no lock a writer needs). The writer still
+ * checkpoints by itself past SQ_CKPT_BACKSTOP pages.
+ *
  * Durability: synchronous=FULL by default, so a COMMIT has reached the disk
  * (the WAL is fsynced) before any caller of the batch is woken. The URL
  * option ?sync=normal trades that for speed (a power cut may lose the last
@@ -55,6 +65,12 @@
 #define SQ_READERS_MAX	   16
 #define SQ_BUSY_TIMEOUT_MS 10000
 #define SQ_PATH_MAX	   4096
+/* WAL size (pages) after a commit that wakes the checkpointer: SQLite's own
+ * auto-checkpoint threshold. */
+#define SQ_CKPT_PAGES 1000
+/* Past this many WAL pages (about 400 MB) the writer checkpoints by itself,
+ * as SQLite would: a backstop should the checkpointer fall behind. */
+#define SQ_CKPT_BACKSTOP 100000
 
 /* Transaction control on the write connection, prepared once. */
 enum sq_ctl { CTL_BEGIN, CTL_COMMIT, CTL_ROLLBACK, CTL_SP, CTL_RELEASE, CTL_ROLLBACK_TO, CTL_N };
@@ -92,6 +108,14 @@ struct sq {
 	pthread_mutex_t pool_mu;
 	pthread_cond_t pool_cv;
 	struct sq_conn *free_list;
+
+	/* the checkpointer (file databases): its own connection and thread */
+	sqlite3 *ck_db;
+	pthread_t ck_thread;
+	int ck_started;
+	pthread_mutex_t ck_mu;
+	pthread_cond_t ck_cv;
+	int ck_want, ck_stop; /* under ck_mu */
 };
 
 /* The connection this thread holds for a read in progress (or, in
@@ -443,6 +467,84 @@ static void sq_read_end(struct sq *q, struct sq_conn *c, int nested)
 	pthread_mutex_unlock(&q->pool_mu);
 }
 
+/* ---- the checkpointer ---- */
+
+/* Runs on the writer thread after each commit with the WAL's size. */
+static int sq_wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
+{
+	struct sq *q = ud;
+	if (pages >= SQ_CKPT_PAGES) {
+		pthread_mutex_lock(&q->ck_mu);
+		if (!q->ck_want) {
+			q->ck_want = 1;
+			pthread_cond_signal(&q->ck_cv);
+		}
+		pthread_mutex_unlock(&q->ck_mu);
+	}
+	if (pages >= SQ_CKPT_BACKSTOP)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+static void *sq_ckpt_main(void *arg)
+{
+	struct sq *q = arg;
+	pthread_mutex_lock(&q->ck_mu);
+	for (;;) {
+		while (!q->ck_want && !q->ck_stop)
+			pthread_cond_wait(&q->ck_cv, &q->ck_mu);
+		if (q->ck_stop)
+			break;
+		q->ck_want = 0;
+		pthread_mutex_unlock(&q->ck_mu);
+		int rc = sqlite3_wal_checkpoint_v2(q->ck_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+						   NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+			log_warn("store", "checkpoint: %s (sqlite %d)", sqlite3_errmsg(q->ck_db), rc);
+		pthread_mutex_lock(&q->ck_mu);
+	}
+	pthread_mutex_unlock(&q->ck_mu);
+	return NULL;
+}
+
+/* Opens the checkpointer's connection, starts its thread and hands the
+ * write connection's checkpoints to it. Without it (an error, logged) SQLite
+ * checkpoints on the writer as usual: slower, never wrong. */
+static void sq_ckpt_start(struct sq *q)
+{
+	int rc = sqlite3_open_v2(q->path, &q->ck_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(q->ck_db,
+				  q->sync_full ? "PRAGMA synchronous = FULL"
+					       : "PRAGMA synchronous = NORMAL",
+				  NULL, NULL, NULL);
+	if (rc != SQLITE_OK || pthread_create(&q->ck_thread, NULL, sq_ckpt_main, q) != 0) {
+		log_warn("store", "no checkpointer thread (%s): checkpoints run on the writer",
+			 q->ck_db ? sqlite3_errmsg(q->ck_db) : sqlite3_errstr(rc));
+		sqlite3_close_v2(q->ck_db);
+		q->ck_db = NULL;
+		return;
+	}
+	q->ck_started = 1;
+	sqlite3_wal_hook(q->w.db, sq_wal_hook, q); /* replaces the automatic checkpoint */
+}
+
+static void sq_ckpt_stop(struct sq *q)
+{
+	if (!q->ck_started)
+		return;
+	pthread_mutex_lock(&q->ck_mu);
+	q->ck_stop = 1;
+	pthread_cond_signal(&q->ck_cv);
+	pthread_mutex_unlock(&q->ck_mu);
+	pthread_join(q->ck_thread, NULL);
+	q->ck_started = 0;
+	sqlite3_wal_hook(q->w.db, NULL, NULL);
+	sqlite3_close_v2(q->ck_db);
+	q->ck_db = NULL;
+}
+
 /* ---- open / close ---- */
 
 /* mkdir -p of the folder that will hold path. */
@@ -510,6 +612,7 @@ static void sq_close(void *h)
 	struct sq *q = h;
 	if (!q)
 		return;
+	sq_ckpt_stop(q);
 	for (int i = 0; q->readers && i < q->nreaders; i++)
 		sq_conn_close(&q->readers[i]);
 	free(q->readers);
@@ -518,6 +621,8 @@ static void sq_close(void *h)
 	sq_conn_close(&q->w);
 	pthread_cond_destroy(&q->pool_cv);
 	pthread_mutex_destroy(&q->pool_mu);
+	pthread_cond_destroy(&q->ck_cv);
+	pthread_mutex_destroy(&q->ck_mu);
 	pthread_mutex_destroy(&q->wlock);
 	free(q->path);
 	free(q);
@@ -544,6 +649,8 @@ static int sq_open(const char *target, void **out)
 	pthread_mutex_init(&q->wlock, NULL);
 	pthread_mutex_init(&q->pool_mu, NULL);
 	pthread_cond_init(&q->pool_cv, NULL);
+	pthread_mutex_init(&q->ck_mu, NULL);
+	pthread_cond_init(&q->ck_cv, NULL);
 	q->path = xstrdup(target);
 	q->sync_full = 1;
 	q->nreaders = SQ_READERS_DEFAULT;
@@ -580,6 +687,7 @@ static int sq_open(const char *target, void **out)
 			q->readers[i].next_free = q->free_list;
 			q->free_list = &q->readers[i];
 		}
+		sq_ckpt_start(q);
 	}
 	log_info("store", "sqlite %s: %s, synchronous=%s, %d read connections", q->path,
 		 q->memory ? "in memory, single connection" : "WAL",

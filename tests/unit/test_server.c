@@ -914,6 +914,277 @@ static void test_access_log(void **state)
 	assert_null(strstr(text, "phone="));
 }
 
+/* ------------------------------------------------------------------ */
+/* Suspended requests (http_suspend / http_resume), on servers of their own
+ * with one worker thread: a suspended request must not hold it. */
+
+#define SUSP_N 16
+
+struct susp_shared {
+	pthread_mutex_t mu;
+	struct http_suspended *waiting[SUSP_N];
+	int nwaiting;
+	atomic_int handled;      /* handler calls */
+	atomic_int answered;     /* continuation calls */
+	atomic_int resumed_late; /* shutdown test: http_resume was called */
+	atomic_int twice;        /* a second http_suspend of one request worked */
+};
+
+static struct susp_shared sx = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* The continuation: answers with the result and the body, which must still
+ * be there after the wait. */
+static int c_answer(void *ud, int result, const struct http_request *req,
+		    struct http_response *resp)
+{
+	(void)ud;
+	atomic_fetch_add(&sx.answered, 1);
+	if (result == -999)
+		return CW_EIO; /* a failing continuation: 500 */
+	json_t *o = json_object();
+	json_object_set_new(o, "result", json_integer(result));
+	json_object_set_new(o, "body", req->body ? json_stringn(req->body, req->body_len)
+						 : json_null());
+	json_object_set_new(o, "route", json_string(req->route));
+	http_reply_json(resp, 200, o);
+	return 0;
+}
+
+/* Parks the request until a test resumes it. */
+static int h_park(void *ud, const struct http_request *req, struct http_response *resp)
+{
+	(void)ud;
+	http_reply_text(resp, 200, NULL, "must not be sent");
+	struct http_suspended *s = http_suspend(req, c_answer, NULL);
+	if (!s)
+		return CW_EINTERNAL;
+	if (http_suspend(req, c_answer, NULL)) /* once per request */
+		atomic_store(&sx.twice, 1);
+	pthread_mutex_lock(&sx.mu);
+	sx.waiting[sx.nwaiting++] = s;
+	pthread_mutex_unlock(&sx.mu);
+	atomic_fetch_add(&sx.handled, 1);
+	return 0;
+}
+
+/* Suspends and resumes at once, from inside the handler. */
+static int h_now(void *ud, const struct http_request *req, struct http_response *resp)
+{
+	(void)ud;
+	(void)resp;
+	struct http_suspended *s = http_suspend(req, c_answer, NULL);
+	if (!s)
+		return CW_EINTERNAL;
+	const char *r = http_query(req, "r");
+	http_resume(s, r ? (int)strtol(r, NULL, 10) : 7);
+	return CW_EIO; /* ignored once suspended */
+}
+
+/* A continuation that suspends again and is resumed at once. */
+static int c_again(void *ud, int result, const struct http_request *req,
+		   struct http_response *resp)
+{
+	(void)ud;
+	(void)resp;
+	struct http_suspended *s = http_suspend(req, c_answer, NULL);
+	if (!s)
+		return CW_EINTERNAL;
+	http_resume(s, result + 1);
+	return 0;
+}
+
+static int h_again(void *ud, const struct http_request *req, struct http_response *resp)
+{
+	(void)ud;
+	(void)resp;
+	struct http_suspended *s = http_suspend(req, c_again, NULL);
+	if (!s)
+		return CW_EINTERNAL;
+	http_resume(s, 40);
+	return 0;
+}
+
+static const struct http_route susp_routes[] = {
+	{"POST", "/park", h_park, 0},
+	{"GET", "/now", h_now, 0},
+	{"GET", "/again", h_again, 0},
+	{NULL},
+};
+
+struct plain_reply {
+	int port;
+	const char *method, *path, *body;
+	long status;
+	char text[512];
+	CURLcode cc;
+};
+
+/* One request that tolerates failure (for the shutdown test). */
+static void *plain_request(void *arg)
+{
+	struct plain_reply *p = arg;
+	struct reply r;
+	CURL *curl = curl_easy_init();
+	char url[256];
+	buf_init(&r.body, 0);
+	buf_init(&r.headers, 0);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", p->port, p->path);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+	if (p->body)
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, p->body);
+	p->cc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &p->status);
+	snprintf(p->text, sizeof p->text, "%.*s", (int)r.body.len, r.body.data ? r.body.data : "");
+	curl_easy_cleanup(curl);
+	reply_release(&r);
+	return NULL;
+}
+
+static long long result_of(const struct plain_reply *p)
+{
+	json_error_t e;
+	long long v = -1;
+	json_t *j = json_loads(p->text, 0, &e);
+	assert_non_null(j);
+	assert_int_equal(json_int(j, "result", &v), 0);
+	json_decref(j);
+	return v;
+}
+
+static struct http_server *susp_server(int *port)
+{
+	log_set_level(LOG_OFF);
+	struct http_server *srv = http_server_new("127.0.0.1:0", 1);
+	assert_non_null(srv);
+	http_server_set_access_log(srv, 0);
+	http_server_mount(srv, susp_routes, NULL);
+	assert_int_equal(http_server_start(srv), 0);
+	*port = http_server_port(srv);
+	return srv;
+}
+
+static void susp_reset(void)
+{
+	sx.nwaiting = 0;
+	atomic_store(&sx.handled, 0);
+	atomic_store(&sx.answered, 0);
+	atomic_store(&sx.resumed_late, 0);
+	atomic_store(&sx.twice, 0);
+}
+
+/* SUSP_N requests are all suspended at once on a server with one worker
+ * thread (so none holds it), then resumed from another thread; each gets its
+ * own result and body back. */
+static void test_suspend_many_one_thread(void **state)
+{
+	(void)state;
+	int port;
+	susp_reset();
+	struct http_server *srv = susp_server(&port);
+	struct plain_reply rep[SUSP_N];
+	char bodies[SUSP_N][16];
+	pthread_t th[SUSP_N];
+	for (int i = 0; i < SUSP_N; i++) {
+		snprintf(bodies[i], sizeof bodies[i], "body-%d", i);
+		rep[i] = (struct plain_reply){.port = port, .path = "/park", .body = bodies[i]};
+		assert_int_equal(pthread_create(&th[i], NULL, plain_request, &rep[i]), 0);
+	}
+	for (int i = 0; i < 1000 && atomic_load(&sx.handled) < SUSP_N; i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&sx.handled), SUSP_N);
+	assert_int_equal(atomic_load(&sx.answered), 0);
+	pthread_mutex_lock(&sx.mu);
+	for (int i = 0; i < sx.nwaiting; i++)
+		http_resume(sx.waiting[i], 100 + i); /* the order of arrival, not of i */
+	pthread_mutex_unlock(&sx.mu);
+	int seen[SUSP_N] = {0};
+	for (int i = 0; i < SUSP_N; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(rep[i].cc, CURLE_OK);
+		assert_int_equal(rep[i].status, 200);
+		json_error_t e;
+		json_t *j = json_loads(rep[i].text, 0, &e);
+		assert_non_null(j);
+		assert_string_equal(json_str_or(j, "body", ""), bodies[i]);
+		assert_string_equal(json_str_or(j, "route", ""), "/park");
+		long long res = -1;
+		assert_int_equal(json_int(j, "result", &res), 0);
+		assert_true(res >= 100 && res < 100 + SUSP_N);
+		seen[res - 100]++;
+		json_decref(j);
+	}
+	for (int i = 0; i < SUSP_N; i++)
+		assert_int_equal(seen[i], 1);
+	assert_int_equal(atomic_load(&sx.answered), SUSP_N);
+	assert_int_equal(atomic_load(&sx.twice), 0);
+	http_server_free(srv);
+}
+
+/* Resumed from inside the handler; suspended again by the continuation; a
+ * failing continuation is a 500; outside a handler nothing suspends. */
+static void test_suspend_inline_and_errors(void **state)
+{
+	(void)state;
+	int port;
+	susp_reset();
+	struct http_server *srv = susp_server(&port);
+	struct plain_reply p = {.port = port, .path = "/now?r=7"};
+	plain_request(&p);
+	assert_int_equal(p.status, 200);
+	assert_int_equal(result_of(&p), 7);
+	p = (struct plain_reply){.port = port, .path = "/again"};
+	plain_request(&p);
+	assert_int_equal(p.status, 200);
+	assert_int_equal(result_of(&p), 41);
+	p = (struct plain_reply){.port = port, .path = "/now?r=-999"};
+	plain_request(&p);
+	assert_int_equal(p.status, 500);
+	assert_non_null(strstr(p.text, "\"internal\""));
+
+	struct http_request fake;
+	memset(&fake, 0, sizeof fake);
+	assert_null(http_suspend(&fake, c_answer, NULL));
+	assert_null(http_suspend(NULL, c_answer, NULL));
+	http_resume(NULL, 0); /* accepted, does nothing */
+	http_server_free(srv);
+}
+
+static void *late_resumer(void *arg)
+{
+	(void)arg;
+	usleep(300000);
+	pthread_mutex_lock(&sx.mu);
+	atomic_store(&sx.resumed_late, 1);
+	http_resume(sx.waiting[0], 1);
+	pthread_mutex_unlock(&sx.mu);
+	return NULL;
+}
+
+/* http_server_free waits for a suspended request to be resumed (MHD must
+ * not be stopped with one suspended) and then stops cleanly. */
+static void test_free_waits_for_suspended(void **state)
+{
+	(void)state;
+	int port;
+	susp_reset();
+	struct http_server *srv = susp_server(&port);
+	struct plain_reply p = {.port = port, .path = "/park", .body = "late"};
+	pthread_t client, resumer;
+	assert_int_equal(pthread_create(&client, NULL, plain_request, &p), 0);
+	for (int i = 0; i < 1000 && atomic_load(&sx.handled) < 1; i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&sx.handled), 1);
+	assert_int_equal(pthread_create(&resumer, NULL, late_resumer, NULL), 0);
+	http_server_free(srv);
+	assert_int_equal(atomic_load(&sx.resumed_late), 1);
+	pthread_join(resumer, NULL);
+	pthread_join(client, NULL); /* answered, or cut off by the stop */
+	assert_true(p.cc != CURLE_OK || p.status == 200);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -932,6 +1203,9 @@ int main(void)
 		cmocka_unit_test(test_static_direct),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_access_log),
+		cmocka_unit_test(test_suspend_many_one_thread),
+		cmocka_unit_test(test_suspend_inline_and_errors),
+		cmocka_unit_test(test_free_waits_for_suspended),
 	};
 	int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
 	curl_global_cleanup();
