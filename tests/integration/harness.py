@@ -115,6 +115,13 @@ class Harness:
         self.spawn("serve", ["serve"], extra_env)
         self.wait_http(self.url("/healthz"))
 
+    def no_quiet_hours(self):
+        """Turns the organisation's quiet hours off, for tests whose
+        business-initiated messages must go now whatever the hour in Israel
+        (quiet hours themselves are tested with a pinned clock in test_policy)."""
+        st, body = self.api("PUT", "/settings", {"quiet_hours": False})
+        check(st == 200, "turning quiet hours off: %s %r" % (st, body))
+
     def kill(self, name, sig=signal.SIGKILL):
         p = self.procs.pop(name, None)
         if p:

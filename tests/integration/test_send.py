@@ -69,6 +69,7 @@ def expect_422(h, body, field, what):
 
 def test_messages_shapes_and_errors(h):
     start(h)
+    h.no_quiet_hours()  # business-initiated sends must go now, at any hour
     add_template(h, "promo", "MARKETING")
     add_template(h, "appt_reminder", "UTILITY")
     sync_templates(h)
@@ -176,6 +177,7 @@ def test_messages_shapes_and_errors(h):
 
 def test_stop_from_phone(h):
     start(h)
+    h.no_quiet_hours()  # business-initiated sends must go now, at any hour
     add_template(h, "promo", "MARKETING")
     sync_templates(h)
     h.sim_send(PATIENT, {"type": "text", "text": "hi"})
