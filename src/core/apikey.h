@@ -31,6 +31,9 @@ struct apikey_principal {
 	char key_id[ID_SIZE];
 	char org_id[ID_SIZE];
 	enum apikey_role role;
+	/* 1 when a person signed in to the dashboard made the request (key_id
+	 * is then the agent's id), 0 for an API key. Set by the HTTP layer. */
+	int agent;
 };
 /* Checks a presented key. Returns 0 and fills p, or CW_EAUTH. Thread-safe. */
 int apikey_verify(struct store *st, const char *key, struct apikey_principal *p);

@@ -3,6 +3,8 @@
  */
 #include "http/api.h"
 
+#include "core/audit.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,7 @@ static int auth_by_session(struct app *app, const struct http_request *req,
 	}
 	memset(who, 0, sizeof *who);
 	snprintf(who->key_id, sizeof who->key_id, "%s", s.agent_id);
+	who->agent = 1;
 	snprintf(who->org_id, sizeof who->org_id, "%s", s.org_id);
 	who->role = (unsigned)s.role < sizeof agent_apikey_role / sizeof agent_apikey_role[0]
 			    ? agent_apikey_role[s.role]
@@ -56,6 +59,7 @@ int api_auth(struct app *app, const struct http_request *req, struct http_respon
 	     enum apikey_role min_role, struct apikey_principal *who)
 {
 	const char *h = http_header(req, "Authorization");
+	memset(who, 0, sizeof *who);
 	if (!h && api_auth_has_cookie(req)) {
 		int rc = auth_by_session(app, req, resp, who);
 		if (rc)
@@ -87,6 +91,15 @@ role:
 		return CW_EFORBIDDEN;
 	}
 	return 0;
+}
+
+char *api_actor(const struct apikey_principal *who, char *out)
+{
+	if (who->agent) {
+		snprintf(out, AUDIT_ACTOR_MAX, "agent:%s", who->key_id);
+		return out;
+	}
+	return audit_actor_apikey(who->key_id, out);
 }
 
 json_t *api_body(const struct http_request *req, struct http_response *resp,

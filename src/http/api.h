@@ -42,6 +42,11 @@
 int api_auth(struct app *app, const struct http_request *req, struct http_response *resp,
 	     enum apikey_role min_role, struct apikey_principal *who);
 
+/* The audit actor (core/audit.h) of a request api_auth() accepted:
+ * "agent:<id>" for a person signed in to the dashboard, "apikey:<id>" for
+ * an API key. Writes into out (AUDIT_ACTOR_MAX bytes) and returns out. */
+char *api_actor(const struct apikey_principal *who, char *out);
+
 /* Parses the body as a JSON object and, when schema is not NULL, validates
  * it. Returns a new reference (caller json_decref()s) or NULL after writing
  * 400 (malformed; field "body"), 415 (not application/json) or 422 (the

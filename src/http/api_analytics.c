@@ -109,10 +109,7 @@ static int unanswered_get(void *ud, const struct http_request *req, struct http_
 
 	/* The audit entry says who read patients' words, never the words. */
 	char actor[AUDIT_ACTOR_MAX];
-	if (!http_header(req, "Authorization") && api_auth_has_cookie(req))
-		snprintf(actor, sizeof actor, "agent:%s", who.key_id);
-	else
-		audit_actor_apikey(who.key_id, actor);
+	api_actor(&who, actor);
 	char detail[64];
 	snprintf(detail, sizeof detail, "days=%d groups=%lld", days,
 		 out ? (long long)json_integer_value(json_object_get(out, "groups")) : 0LL);

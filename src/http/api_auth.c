@@ -24,16 +24,6 @@ int api_auth_safe_method(const char *method)
 			  strcmp(method, "OPTIONS") == 0);
 }
 
-char *api_auth_actor(const struct http_request *req, const struct apikey_principal *who,
-		     char out[AUDIT_ACTOR_MAX])
-{
-	if (!http_header(req, "Authorization") && api_auth_has_cookie(req)) {
-		snprintf(out, AUDIT_ACTOR_MAX, "agent:%s", who->key_id);
-		return out;
-	}
-	return audit_actor_apikey(who->key_id, out);
-}
-
 /* Copies the value of cookie name from a Cookie header into out (size
  * bytes). Returns 0, CW_ENOTFOUND, or CW_ETOOBIG when it does not fit. */
 static int cookie_value(const char *header, const char *name, char *out, size_t size)

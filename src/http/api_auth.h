@@ -31,12 +31,6 @@ int api_auth_has_cookie(const struct http_request *req);
  * s, CW_EAUTH (no cookie, or not a live session) or a store error. */
 int api_auth_session(struct app *app, const struct http_request *req, struct session *s);
 
-/* The audit actor (core/audit.h) of a request that api_auth() accepted:
- * "agent:<agent id>" when it came with the session cookie (a person at the
- * dashboard), else audit_actor_apikey(). Writes into out and returns out. */
-char *api_auth_actor(const struct http_request *req, const struct apikey_principal *who,
-		     char out[AUDIT_ACTOR_MAX]);
-
 /* 1 for methods that change nothing (GET, HEAD, OPTIONS): those need no
  * CSRF token. */
 int api_auth_safe_method(const char *method);

@@ -112,7 +112,7 @@ static int contacts_post(void *ud, const struct http_request *req, struct http_r
 		goto done;
 	}
 	struct contact_write w;
-	rc = contact_upsert(app->st, who.org_id, &d, audit_actor_apikey(who.key_id, actor), "api",
+	rc = contact_upsert(app->st, who.org_id, &d, api_actor(&who, actor), "api",
 			    &w);
 	if (rc) {
 		api_error(resp, rc, NULL, NULL);
@@ -147,7 +147,7 @@ static int contacts_list(void *ud, const struct http_request *req, struct http_r
 	struct segment_error qe;
 	memset(&qe, 0, sizeof qe);
 	int rc = contact_list(app->st, who.org_id, query, after && *after ? after : NULL, limit,
-			      audit_actor_apikey(who.key_id, actor), &items, next, &qe);
+			      api_actor(&who, actor), &items, next, &qe);
 	if (rc == CW_EPARSE) {
 		http_reply_error(resp, 400, "invalid_query", qe.message, "query");
 		return 0;
@@ -174,7 +174,7 @@ static int contact_get_h(void *ud, const struct http_request *req, struct http_r
 	if (!id)
 		return 0;
 	json_t *o = NULL;
-	int rc = contact_read(app->st, who.org_id, id, audit_actor_apikey(who.key_id, actor), &o);
+	int rc = contact_read(app->st, who.org_id, id, api_actor(&who, actor), &o);
 	if (rc == CW_ENOTFOUND) {
 		http_reply_error(resp, 404, "not_found", "no such contact", "id");
 		return 0;
@@ -212,7 +212,7 @@ static int contact_patch(void *ud, const struct http_request *req, struct http_r
 	rc = contact_draft_from_json(&d, body, region, 0, &err);
 	if (rc == 0)
 		rc = contact_update(app->st, who.org_id, id, &d,
-				    audit_actor_apikey(who.key_id, actor), &err);
+				    api_actor(&who, actor), &err);
 	if (rc) {
 		reply_contact_error(resp, rc, &err);
 		goto done;
@@ -236,7 +236,7 @@ static int contact_delete(void *ud, const struct http_request *req, struct http_
 		return 0;
 	int already = 0;
 	int rc =
-	    contact_erase(app->st, who.org_id, id, audit_actor_apikey(who.key_id, actor), &already);
+	    contact_erase(app->st, who.org_id, id, api_actor(&who, actor), &already);
 	if (rc == CW_ENOTFOUND) {
 		http_reply_error(resp, 404, "not_found", "no such contact", "id");
 		return 0;
@@ -269,7 +269,7 @@ static int contact_export_h(void *ud, const struct http_request *req, struct htt
 		return 0;
 	}
 	json_t *o = NULL;
-	audit_actor_apikey(who.key_id, actor);
+	api_actor(&who, actor);
 	int rc = fhir ? fhir_export_contact(app->st, who.org_id, id, actor, &o)
 		      : contact_export(app->st, who.org_id, id, actor, &o);
 	if (rc == CW_ENOTFOUND) {
@@ -306,7 +306,7 @@ static int consents_post(void *ud, const struct http_request *req, struct http_r
 	int rc = consent_input_from_json(&in, body, &err);
 	if (rc == 0)
 		rc = consent_record(app->st, who.org_id, id, &in,
-				    audit_actor_apikey(who.key_id, actor), &out, &err);
+				    api_actor(&who, actor), &out, &err);
 	if (rc)
 		reply_contact_error(resp, rc, &err);
 	else
@@ -326,7 +326,7 @@ static int consents_get(void *ud, const struct http_request *req, struct http_re
 	if (!id)
 		return 0;
 	json_t *o = NULL;
-	int rc = consent_read(app->st, who.org_id, id, audit_actor_apikey(who.key_id, actor), &o);
+	int rc = consent_read(app->st, who.org_id, id, api_actor(&who, actor), &o);
 	if (rc == CW_ENOTFOUND) {
 		http_reply_error(resp, 404, "not_found", "no such contact", "id");
 		return 0;
@@ -390,7 +390,7 @@ static int contacts_import(void *ud, const struct http_request *req, struct http
 	struct import_errors ie = {json_array(), 0, ""};
 	struct contact_csv_opts o = {.org_id = who.org_id,
 				     .region = region,
-				     .actor = audit_actor_apikey(who.key_id, actor),
+				     .actor = api_actor(&who, actor),
 				     .via = "csv",
 				     .on_error = import_error,
 				     .ud = &ie};

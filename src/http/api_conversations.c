@@ -58,13 +58,8 @@ static int authenticate(struct app *app, const struct http_request *req, struct 
 {
 	if (api_auth(app, req, resp, role, &c->who))
 		return -1;
-	/* api_auth() took the session cookie only when no Authorization header
-	 * was sent. */
-	c->person = !http_header(req, "Authorization") && api_auth_has_cookie(req);
-	if (c->person)
-		snprintf(c->actor, sizeof c->actor, "agent:%s", c->who.key_id);
-	else
-		audit_actor_apikey(c->who.key_id, c->actor);
+	c->person = c->who.agent;
+	api_actor(&c->who, c->actor);
 	return 0;
 }
 

@@ -86,7 +86,7 @@ static int patient_post(void *ud, const struct http_request *req, struct http_re
 		goto done;
 	}
 	struct contact_write w;
-	rc = contact_upsert(app->st, who.org_id, &d, audit_actor_apikey(who.key_id, actor), "fhir",
+	rc = contact_upsert(app->st, who.org_id, &d, api_actor(&who, actor), "fhir",
 			    &w);
 	if (rc) {
 		api_error(resp, rc, NULL, NULL);
@@ -116,7 +116,7 @@ static int bundle_post(void *ud, const struct http_request *req, struct http_res
 		return 0;
 	struct fhir_report r;
 	int rc = fhir_import(app->st, who.org_id, region, body,
-			     audit_actor_apikey(who.key_id, actor), &r);
+			     api_actor(&who, actor), &r);
 	if (rc == CW_EINVAL)
 		http_reply_error(resp, 422, "invalid_field",
 				 "the body must be a Bundle or a Patient", "resourceType");

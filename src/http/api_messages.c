@@ -329,7 +329,7 @@ static int messages_post(void *ud, const struct http_request *req, struct http_r
 	    .priority = -1,
 	    .expires_at = expires_at,
 	    .time_critical = json_is_true(json_object_get(body, "time_critical")),
-	    .actor = audit_actor_apikey(who.key_id, actor),
+	    .actor = api_actor(&who, actor),
 	};
 	struct send_result res;
 	rc = send_submit(app->st, &rq, &res);
@@ -365,7 +365,7 @@ static void audit_read(struct app *app, const struct apikey_principal *who, cons
 {
 	char actor[AUDIT_ACTOR_MAX];
 	struct audit_entry e = {.org_id = who->org_id,
-				.actor = audit_actor_apikey(who->key_id, actor),
+				.actor = api_actor(who, actor),
 				.action = action,
 				.subject = subject,
 				.outcome = outcome};

@@ -57,7 +57,7 @@ static int preview_post(void *ud, const struct http_request *req, struct http_re
 		goto done;
 	}
 	char actor[AUDIT_ACTOR_MAX];
-	if (segpreview_audit(app->st, who.org_id, audit_actor_apikey(who.key_id, actor), &pv) !=
+	if (segpreview_audit(app->st, who.org_id, api_actor(&who, actor), &pv) !=
 	    0) {
 		api_error(resp, CW_EUNAVAIL, "the preview could not be audited", NULL);
 		goto done;

@@ -49,10 +49,7 @@ static int settings_write(void *ud, const struct http_request *req, struct http_
 	if (!body)
 		return 0;
 	char actor[AUDIT_ACTOR_MAX];
-	if (!http_header(req, "Authorization") && api_auth_has_cookie(req))
-		snprintf(actor, sizeof actor, "agent:%s", who.key_id);
-	else
-		audit_actor_apikey(who.key_id, actor);
+	api_actor(&who, actor);
 	json_t *out = NULL;
 	struct json_error e;
 	int rc = settings_update(app->st, who.org_id, body, actor, &out, &e);

@@ -36,7 +36,7 @@ static int windows_get(void *ud, const struct http_request *req, struct http_res
 	int rc = window_list(app->st, who.org_id, contact, time_now_ms(), &items);
 	char actor[AUDIT_ACTOR_MAX];
 	struct audit_entry e = {.org_id = who.org_id,
-				.actor = audit_actor_apikey(who.key_id, actor),
+				.actor = api_actor(&who, actor),
 				.action = "window.read",
 				.subject = contact,
 				.outcome = rc ? "error" : "ok"};
