@@ -2,7 +2,7 @@
  * segpreview.c — a segment's count, sample and policy exclusions (see
  * segpreview.h).
  *
- * The exclusion query wraps the compiled segment condition: only SQL
+ * The preview query wraps the compiled segment condition: only SQL
  * structure is written here (fixed column names, reason codes and
  * operators); the segment's values and ours are all bound. The segment's
  * placeholders come first in the text and are numbered 1..n by the
@@ -23,37 +23,95 @@
 
 #define SQL_MAX (64u * 1024)
 
-/* One row of the preview query: part 0 is a count per reason, part 1 a
- * sample contact. */
+/* What the preview query returns per contact of the segment: its id and,
+ * with a purpose, the contact-level facts policy looks at. */
+enum {
+	COL_ID,
+	COL_NONUM,     /* 1 when the contact has neither a phone nor a wa_id */
+	COL_CONSENT,   /* consent_current.status for the purpose, or NULL */
+	COL_OPTED_OUT, /* 0 or 1 */
+	COL_MKT_STOP,  /* 1 when marketing is asked about and stopped */
+	COL_CAP_COUNT, /* allowed decisions in the cap period, or NULL */
+};
+
+struct preview_ctx {
+	struct segpreview *p;
+	int64_t cap; /* the frequency cap, or 0 for none */
+};
+
+/* Keeps the SEGPREVIEW_SAMPLE smallest ids seen, sorted. */
+static void sample_offer(struct segpreview *p, const char *id)
+{
+	int n = p->nsample;
+	if (n == SEGPREVIEW_SAMPLE && strcmp(id, p->sample[n - 1].id) >= 0)
+		return;
+	int at = n < SEGPREVIEW_SAMPLE ? n : n - 1;
+	while (at > 0 && strcmp(id, p->sample[at - 1].id) < 0) {
+		p->sample[at] = p->sample[at - 1];
+		at--;
+	}
+	memset(&p->sample[at], 0, sizeof p->sample[at]);
+	snprintf(p->sample[at].id, sizeof p->sample[at].id, "%s", id);
+	if (n < SEGPREVIEW_SAMPLE)
+		p->nsample++;
+}
+
+/* The first contact-level reason that refuses, in policy_decide()'s order,
+ * or POLICY_R_NONE. */
+static int row_reason(const struct store_row *row, int64_t cap)
+{
+	if (store_row_int(row, COL_NONUM))
+		return POLICY_R_INVALID_NUMBER;
+	const char *st = store_row_text(row, COL_CONSENT);
+	if (!st)
+		return POLICY_R_NO_CONSENT;
+	if (strcmp(st, "refused") == 0)
+		return POLICY_R_CONSENT_REFUSED;
+	if (strcmp(st, "withdrawn") == 0)
+		return POLICY_R_CONSENT_WITHDRAWN;
+	if (strcmp(st, "granted") != 0)
+		return POLICY_R_NO_CONSENT;
+	if (store_row_int(row, COL_OPTED_OUT))
+		return POLICY_R_OPTED_OUT;
+	if (store_row_int(row, COL_MKT_STOP))
+		return POLICY_R_MARKETING_STOPPED;
+	if (cap > 0 && store_row_int(row, COL_CAP_COUNT) >= cap)
+		return POLICY_R_FREQUENCY_CAP;
+	return POLICY_R_NONE;
+}
+
 static int row_cb(void *ud, const struct store_row *row)
 {
-	struct segpreview *p = ud;
-	const char *v = store_row_text(row, 1);
-	if (store_row_int(row, 0) == 0) {
-		int64_t n = store_row_int(row, 2);
-		int r = v ? policy_reason_parse(v) : -1;
-		p->count += n;
-		if (r <= 0)
-			p->eligible += n;
-		else
-			p->excluded[r] += n;
+	struct preview_ctx *c = ud;
+	struct segpreview *p = c->p;
+	const char *id = store_row_text(row, COL_ID);
+	p->count++;
+	if (id)
+		sample_offer(p, id);
+	if (p->purpose < 0)
 		return 0;
-	}
-	if (p->nsample >= SEGPREVIEW_SAMPLE)
-		return 0;
-	struct segpreview_contact *c = &p->sample[p->nsample++];
-	snprintf(c->id, sizeof c->id, "%s", v ? v : "");
-	v = store_row_text(row, 3);
-	snprintf(c->name, sizeof c->name, "%s", v ? v : "");
-	v = store_row_text(row, 4);
-	snprintf(c->language, sizeof c->language, "%s", v ? v : "");
+	int r = row_reason(row, c->cap);
+	if (r == POLICY_R_NONE)
+		p->eligible++;
+	else
+		p->excluded[r]++;
 	return 0;
 }
 
-static int sample_cmp(const void *a, const void *b)
+static int sample_row_cb(void *ud, const struct store_row *row)
 {
-	const struct segpreview_contact *x = a, *y = b;
-	return strcmp(x->id, y->id);
+	struct segpreview *p = ud;
+	const char *id = store_row_text(row, 0);
+	for (int i = 0; id && i < p->nsample; i++) {
+		struct segpreview_contact *c = &p->sample[i];
+		if (strcmp(c->id, id) != 0)
+			continue;
+		const char *v = store_row_text(row, 1);
+		snprintf(c->name, sizeof c->name, "%s", v ? v : "");
+		v = store_row_text(row, 2);
+		snprintf(c->language, sizeof c->language, "%s", v ? v : "");
+	}
+	return 0;
 }
 
 /* "?N" for SQLite, "$N" for PostgreSQL. */
@@ -62,59 +120,73 @@ static int placeholder(struct buf *b, const char *dialect, size_t n)
 	return buf_printf(b, "%c%zu", strcmp(dialect, "postgres") == 0 ? '$' : '?', n);
 }
 
-/* The preview as one statement over the condition s->where, so the segment
- * is evaluated once: it is materialised (ids, and whether a number is
- * left), then counted per reason and sampled (the first ids, with their
- * names from contacts). With a purpose the reasons are policy's
- * contact-level checks in policy's order: number, consent, opted out,
- * marketing stopped, frequency cap. Our values follow the segment's as
- * placeholders n+1 (purpose), n+2 (is marketing), n+3 (cap period start),
- * n+4 (cap). */
+/* The preview as one pass over the condition s->where: a row per matching
+ * contact, counted and sampled as it streams by (no sort, no temporary
+ * table). With a purpose each row carries what policy's contact-level
+ * checks need, and row_reason() applies them in policy's order: number,
+ * consent, opted out, marketing stopped, frequency cap. Our values follow
+ * the segment's as placeholders n+1 (purpose), n+2 (is marketing), n+3
+ * (organisation), n+4 (cap period start). Contacts without a number are
+ * found through the small partial index contacts_nonum rather than by
+ * reading every contact's row; consent and opt-out are probes by key; the
+ * cap's count is only taken for a contact nothing else refuses. */
 static int preview_sql(struct buf *b, const char *dialect, const struct segment_sql *s, int purpose,
 		       int with_cap)
 {
 	size_t n = s->nargs;
 	int rc = 0;
-	rc |= buf_printf(b,
-			 "WITH seg AS MATERIALIZED (SELECT c.id AS id, "
-			 "(coalesce(c.phone, '') = '' AND coalesce(c.wa_id, '') = '') AS nonum "
-			 "FROM contacts c WHERE %s) ",
-			 s->where);
-	if (purpose < 0) {
-		rc |= buf_puts(b, "SELECT 0, 'none', count(*), NULL, NULL FROM seg ");
-	} else {
-		rc |= buf_puts(b, "SELECT 0, CASE WHEN seg.nonum THEN 'invalid_number' "
-				  "WHEN cc.status IS NULL THEN 'no_consent' "
-				  "WHEN cc.status = 'refused' THEN 'consent_refused' "
-				  "WHEN cc.status = 'withdrawn' THEN 'consent_withdrawn' "
-				  "WHEN cc.status <> 'granted' THEN 'no_consent' "
-				  "WHEN coalesce(o.opted_out, 0) = 1 THEN 'opted_out' WHEN ");
-		rc |= placeholder(b, dialect, n + 2);
-		rc |= buf_puts(b, " = 1 AND coalesce(o.marketing_stopped, 0) = 1 "
-				  "THEN 'marketing_stopped' ");
-		if (with_cap) {
-			rc |= buf_puts(b, "WHEN (SELECT count(*) FROM decisions d "
-					  "WHERE d.contact_id = seg.id AND d.at > ");
-			rc |= placeholder(b, dialect, n + 3);
-			rc |= buf_puts(b, " AND d.purpose = ");
-			rc |= placeholder(b, dialect, n + 1);
-			rc |= buf_puts(b, " AND d.outcome = 'allow') >= ");
-			rc |= placeholder(b, dialect, n + 4);
-			rc |= buf_puts(b, " THEN 'frequency_cap' ");
-		}
-		rc |= buf_puts(b, "ELSE 'none' END, count(*), NULL, NULL FROM seg "
-				  "LEFT JOIN consent_current cc ON cc.contact_id = seg.id "
-				  "AND cc.purpose = ");
-		rc |= placeholder(b, dialect, n + 1);
+	if (purpose < 0)
+		return buf_printf(b, "SELECT c.id FROM contacts c WHERE %s", s->where) ? CW_ETOOBIG
+										       : 0;
+	/* The segment's text comes first: its placeholders are numbered in
+	 * order of appearance. The CTE is used once, so SQLite flattens it
+	 * into the join: one scan, no temporary table. */
+	rc |= buf_printf(b, "WITH seg AS (SELECT c.id AS id FROM contacts c WHERE %s) ", s->where);
+	rc |=
+	    buf_puts(b, "SELECT seg.id, seg.id IN (SELECT x.id FROM contacts x WHERE x.org_id = ");
+	rc |= placeholder(b, dialect, n + 3);
+	rc |= buf_puts(b, " AND x.erased_at IS NULL AND coalesce(x.phone, '') = '' AND "
+			  "coalesce(x.wa_id, '') = ''), cc.status, coalesce(o.opted_out, 0), ");
+	rc |= placeholder(b, dialect, n + 2);
+	rc |= buf_puts(b, " = 1 AND coalesce(o.marketing_stopped, 0) = 1, ");
+	if (with_cap) {
 		rc |=
-		    buf_puts(b, " LEFT JOIN contact_optout o ON o.contact_id = seg.id GROUP BY 2 ");
+		    buf_puts(b, "CASE WHEN cc.status = 'granted' AND coalesce(o.opted_out, 0) = 0 "
+				"THEN (SELECT count(*) FROM decisions d "
+				"WHERE d.contact_id = seg.id AND d.at > ");
+		rc |= placeholder(b, dialect, n + 4);
+		rc |= buf_puts(b, " AND d.purpose = ");
+		rc |= placeholder(b, dialect, n + 1);
+		rc |= buf_puts(b, " AND d.outcome = 'allow') END ");
+	} else {
+		rc |= buf_puts(b, "NULL ");
 	}
-	rc |= buf_printf(b,
-			 "UNION ALL SELECT 1, s.id, 0, c.name, c.language FROM "
-			 "(SELECT id FROM seg ORDER BY id LIMIT %d) s "
-			 "JOIN contacts c ON c.id = s.id",
-			 SEGPREVIEW_SAMPLE);
+	rc |= buf_puts(b, "FROM seg LEFT JOIN consent_current cc ON cc.contact_id = seg.id "
+			  "AND cc.purpose = ");
+	rc |= placeholder(b, dialect, n + 1);
+	rc |= buf_puts(b, " LEFT JOIN contact_optout o ON o.contact_id = seg.id");
 	return rc ? CW_ETOOBIG : 0;
+}
+
+/* Names and languages of the sampled contacts. */
+static int fetch_sample(struct store *st, const char *dialect, struct segpreview *p)
+{
+	if (p->nsample == 0)
+		return 0;
+	struct buf b;
+	struct store_val args[SEGPREVIEW_SAMPLE];
+	buf_init(&b, 1024);
+	int rc = buf_puts(&b, "SELECT id, name, language FROM contacts WHERE id IN (");
+	for (int i = 0; i < p->nsample; i++) {
+		rc |= buf_puts(&b, i ? ", " : "");
+		rc |= placeholder(&b, dialect, (size_t)i + 1);
+		args[i] = SV_TEXT(p->sample[i].id);
+	}
+	rc |= buf_puts(&b, ")");
+	if (rc == 0)
+		rc = store_query_sql(st, b.data, args, (size_t)p->nsample, sample_row_cb, p);
+	buf_release(&b);
+	return rc > 0 ? 0 : rc;
 }
 
 static int run_preview(struct store *st, const char *dialect, const struct segment *seg,
@@ -135,22 +207,23 @@ static int run_preview(struct store *st, const char *dialect, const struct segme
 	rc = preview_sql(&b, dialect, &s, purpose, with_cap);
 	if (rc)
 		goto fail;
-	size_t nargs = s.nargs + (purpose < 0 ? 0 : with_cap ? 4 : 2);
+	size_t nargs = s.nargs + (purpose < 0 ? 0 : with_cap ? 4 : 3);
 	args = xcalloc(nargs ? nargs : 1, sizeof *args);
 	if (s.nargs)
 		memcpy(args, s.args, s.nargs * sizeof *args);
 	if (purpose >= 0) {
 		args[s.nargs] = SV_TEXT(policy_purpose_name((enum policy_purpose)purpose));
 		args[s.nargs + 1] = SV_INT(purpose == POLICY_MARKETING);
+		args[s.nargs + 2] = SV_TEXT(org_id);
 	}
-	if (purpose >= 0 && with_cap) {
-		args[s.nargs + 2] = SV_INT(now - cap->period_ms);
-		args[s.nargs + 3] = SV_INT(cap->max);
-	}
-	rc = store_query_sql(st, b.data, args, nargs, row_cb, out);
+	if (purpose >= 0 && with_cap)
+		args[s.nargs + 3] = SV_INT(now - cap->period_ms);
+	struct preview_ctx ctx = {.p = out, .cap = with_cap ? cap->max : 0};
+	rc = store_query_sql(st, b.data, args, nargs, row_cb, &ctx);
 	if (rc > 0)
 		rc = 0;
-	qsort(out->sample, (size_t)out->nsample, sizeof out->sample[0], sample_cmp);
+	if (rc == 0)
+		rc = fetch_sample(st, dialect, out);
 fail:
 	free(args);
 	buf_release(&b);

@@ -5,11 +5,12 @@
  *
  * Place: core, between the segment language (core/segment.h) and its two
  * users, POST /api/v1/segments/preview and `carewire segment`. The counts
- * come from one query over the segment: the contact-level reasons that
- * policy checks first (invalid_number, no_consent, consent_refused,
- * consent_withdrawn, opted_out, marketing_stopped for marketing, and the
- * frequency cap of marketing and surveys) are computed in SQL, in the same
- * order as policy_decide() checks them, so each contact is counted once
+ * come from one pass over the segment: for each contact the query returns
+ * what the contact-level reasons that policy checks first need
+ * (invalid_number, no_consent, consent_refused, consent_withdrawn,
+ * opted_out, marketing_stopped for marketing, and the frequency cap of
+ * marketing and surveys), and segpreview.c applies them in the same order
+ * as policy_decide() checks them, so each contact is counted once
  * under the first reason that refuses it — the reason its message would
  * get. Reasons that depend on the message (template, window, text) or the
  * hour (quiet hours, tier budget) are not known before there is a message

@@ -64,6 +64,9 @@
 #define SQ_READERS_DEFAULT 4
 #define SQ_READERS_MAX	   16
 #define SQ_BUSY_TIMEOUT_MS 10000
+/* Address space a read connection may map (bytes); SQLite maps no more
+ * than the file holds. */
+#define SQ_MMAP_SIZE "4294967296"
 #define SQ_PATH_MAX	   4096
 /* WAL size (pages) after a commit that wakes the checkpointer: SQLite's own
  * auto-checkpoint threshold. */
@@ -407,6 +410,11 @@ static int sq_conn_open(struct sq *q, struct sq_conn *c, int writer)
 		}
 	} else {
 		if (sq_pragma(c->db, "PRAGMA query_only = ON"))
+			return CW_EIO;
+		/* Reads map the file instead of copying pages through read(2)
+		 * into each connection's cache: a segment over a million
+		 * contacts probes hundreds of thousands of pages. */
+		if (!q->memory && sq_pragma(c->db, "PRAGMA mmap_size = " SQ_MMAP_SIZE))
 			return CW_EIO;
 	}
 	return 0;

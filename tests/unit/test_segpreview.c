@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "sendenv.h"
@@ -238,6 +240,49 @@ static void test_bad_query_and_other_org(void **state)
 	sendenv_close(&e);
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* With more contacts than the sample holds, the sample is the first ids in
+ * order, whatever order the query walks the contacts in: here the language
+ * index gives all he (created last, the larger ids), then all ru. */
+static void test_sample_is_first_ids(void **state)
+{
+	(void)state;
+	struct sendenv e;
+	sendenv_open(&e);
+	const char *ids[25];
+	for (int i = 0; i < 25; i++) {
+		char wa[16];
+		snprintf(wa, sizeof wa, "9725212350%02d", i);
+		ids[i] = sendenv_contact(&e, wa, i < 12 ? "ru" : "he", "Asia/Jerusalem");
+	}
+	qsort(ids, 25, sizeof ids[0], id_cmp);
+	struct segpreview p;
+	struct segment_error err;
+	static const int purposes[] = {-1, POLICY_MARKETING};
+	for (size_t k = 0; k < sizeof purposes / sizeof purposes[0]; k++) {
+		assert_int_equal(segpreview_run(e.db.st, e.db.org, "language = he OR language = ru",
+						purposes[k], SENDENV_NOW, &p, &err),
+				 0);
+		assert_int_equal(p.count, 25);
+		assert_int_equal(p.nsample, SEGPREVIEW_SAMPLE);
+		for (int i = 0; i < SEGPREVIEW_SAMPLE; i++) {
+			assert_string_equal(p.sample[i].id, ids[i]);
+			assert_string_equal(p.sample[i].name, "Test");
+			assert_true(strcmp(p.sample[i].language, "he") == 0 ||
+				    strcmp(p.sample[i].language, "ru") == 0);
+		}
+	}
+	/* nobody consented to marketing */
+	assert_int_equal(p.purpose, POLICY_MARKETING);
+	assert_int_equal(p.eligible, 0);
+	assert_int_equal(p.excluded[POLICY_R_NO_CONSENT], 25);
+	sendenv_close(&e);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR);
@@ -245,6 +290,7 @@ int main(void)
 	    cmocka_unit_test(test_seed_query),
 	    cmocka_unit_test(test_exclusions_match_policy),
 	    cmocka_unit_test(test_bad_query_and_other_org),
+	    cmocka_unit_test(test_sample_is_first_ids),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	time_thread_release();

@@ -745,6 +745,23 @@ static const char m0010_segment_indexes[] =
 	"CREATE INDEX contact_fields_num ON contact_fields (org_id, key, value_num, type);\n";
 /* clang-format on */
 
+/* 0011: the language index holds only live contacts and carries the id.
+ * Every segment asks for "c.erased_at IS NULL", so SQLite can take it; a
+ * segment that names a language then reads the ids it probes tags, fields
+ * and consents with from the index alone, without fetching each contact's
+ * row (ru diabetes/visits over 1,000,000 contacts: 0.72 -> 0.40 s).
+ * contacts_nonum holds the few live contacts without a number, so a
+ * preview learns which of its contacts those are from a short list instead
+ * of reading every contact's phone and wa_id. */
+/* clang-format off */
+static const char m0011_segment_live[] =
+	"DROP INDEX contacts_org_language;\n"
+	"CREATE INDEX contacts_org_language ON contacts (org_id, language, id)"
+	" WHERE erased_at IS NULL;\n"
+	"CREATE INDEX contacts_nonum ON contacts (org_id, id) WHERE erased_at IS NULL"
+	" AND coalesce(phone, '') = '' AND coalesce(wa_id, '') = '';\n";
+/* clang-format on */
+
 const struct sqlite_migration sqlite_migrations[] = {
     {1, "foundation", m0001_foundation},
     {2, "outbox", m0002_outbox},
@@ -756,6 +773,7 @@ const struct sqlite_migration sqlite_migrations[] = {
     {8, "analytics", m0008_analytics},
     {9, "handoff_team", m0009_handoff_team},
     {10, "segment_indexes", m0010_segment_indexes},
+    {11, "segment_live_indexes", m0011_segment_live},
 };
 
 const size_t sqlite_migration_count = sizeof sqlite_migrations / sizeof sqlite_migrations[0];
