@@ -15,6 +15,7 @@
 #include "base/err.h"
 #include "base/json.h"
 #include "core/campaign.h"
+#include "core/audit.h"
 #include "http/api.h"
 #include "http/routes.h"
 #include "base/banned.h"
@@ -62,8 +63,8 @@ static int campaigns_post(void *ud, const struct http_request *req, struct http_
 	json_t *body = api_body(req, resp, NULL);
 	if (!body)
 		return 0;
-	char actor[64];
-	snprintf(actor, sizeof actor, "apikey:%s", who.key_id);
+	char actor[AUDIT_ACTOR_MAX];
+	api_actor(&who, actor);
 	json_t *out = NULL;
 	struct campaign_error err = {{0}};
 	int rc = campaign_create(app->campaigns, who.org_id, body, actor, &out, &err);

@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "base/time.h"
 #include "core/events.h"
+#include "core/audit.h"
 #include "http/api.h"
 #include "http/routes.h"
 #include "base/banned.h"
@@ -32,8 +33,8 @@ static int events_post_h(void *ud, const struct http_request *req, struct http_r
 		return 0;
 	struct event_in in;
 	struct events_error err = {{0}};
-	char actor[64];
-	snprintf(actor, sizeof actor, "apikey:%s", who.key_id);
+	char actor[AUDIT_ACTOR_MAX];
+	api_actor(&who, actor);
 	int rc = events_from_json(body, &in, &err);
 	json_t *out = NULL;
 	if (rc == 0) {

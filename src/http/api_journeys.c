@@ -29,6 +29,7 @@
 #include "core/journey.h"
 #include "core/sched.h"
 #include "core/segment.h"
+#include "core/audit.h"
 #include "http/api.h"
 #include "http/routes.h"
 #include "base/banned.h"
@@ -89,8 +90,8 @@ static int journeys_post(void *ud, const struct http_request *req, struct http_r
 		return 0;
 	struct journey_def_errors *errs = calloc(1, sizeof *errs);
 	struct journey_saved saved;
-	char actor[64];
-	snprintf(actor, sizeof actor, "apikey:%s", who.key_id);
+	char actor[AUDIT_ACTOR_MAX];
+	api_actor(&who, actor);
 	int rc = errs ? journey_save(app->journeys, who.org_id, definition_of(body), actor, 0, errs,
 				     &saved)
 		      : CW_ENOMEM;
@@ -216,8 +217,8 @@ static int journey_start_post(void *ud, const struct http_request *req, struct h
 				      "canary", 0, "confirm", json_object_get(body, "confirm"),
 				      "guard", json_object_get(body, "guard"), "name",
 				      json_object_get(body, "name"));
-		char actor[64];
-		snprintf(actor, sizeof actor, "apikey:%s", who.key_id);
+		char actor[AUDIT_ACTOR_MAX];
+		api_actor(&who, actor);
 		json_t *out = NULL;
 		struct campaign_error err = {{0}};
 		int rc = campaign_create(app->campaigns, who.org_id, c, actor, &out, &err);
@@ -368,8 +369,8 @@ static int run_cancel(void *ud, const struct http_request *req, struct http_resp
 	struct apikey_principal who;
 	if (api_auth(app, req, resp, APIKEY_AGENT, &who))
 		return 0;
-	char why[96];
-	snprintf(why, sizeof why, "cancelled by apikey:%s", who.key_id);
+	char actor[AUDIT_ACTOR_MAX], why[96];
+	snprintf(why, sizeof why, "cancelled by %s", api_actor(&who, actor));
 	int rc = journey_cancel(app->journeys, who.org_id, http_param(req, "id"), why);
 	if (rc == CW_ECONFLICT)
 		return http_reply_error(resp, 409, "conflict", "the run has already ended", "id"),

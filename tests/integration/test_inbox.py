@@ -348,6 +348,19 @@ def test_signed_in_agent(h):
     actors = [r[0] for r in h.query("SELECT DISTINCT actor FROM audit_log WHERE action = "
                                     "'conversation.reply'")]
     check(actors == ["agent:" + agent_id], "the reply is audited as the agent's: %r" % actors)
+    # every resource names the person, not a key: a contact read, and a
+    # contact changed by an event the agent posted
+    contact_id = conv["contact"]["id"]
+    st, _ = h.request("GET", h.url("/api/v1/contacts/" + contact_id), headers={"Cookie": cookie})
+    check(st == 200, "contact read: %s" % st)
+    st, body = h.request("POST", h.url("/api/v1/events"),
+                         {"type": "visit.completed", "contact": {"phone": "+" + PATIENT}},
+                         {"Cookie": cookie, "X-CSRF-Token": csrf})
+    check(st in (200, 201, 202), "event: %s %s" % (st, body))
+    for action in ("contact.read", "contact.update"):
+        actors = [r[0] for r in h.query("SELECT DISTINCT actor FROM audit_log WHERE action = ?",
+                                        action)]
+        check(actors == ["agent:" + agent_id], "%s audited as the agent's: %r" % (action, actors))
 
 
 if __name__ == "__main__":
