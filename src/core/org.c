@@ -13,8 +13,8 @@
 #include "base/time.h"
 #include "base/banned.h"
 
-static const char *const org_kinds[] = {"hospital", "clinic",  "diagnostic",
-					"pharmacy", "pharma",  "events"};
+static const char *const org_kinds[] = {"hospital", "clinic", "diagnostic",
+					"pharmacy", "pharma", "events"};
 
 int org_kind_valid(const char *kind)
 {
@@ -37,9 +37,9 @@ int org_create(struct store *st, const char *name, const char *kind, const char 
 	if (zone && !time_zone_valid(zone))
 		return CW_EINVAL;
 	id_new(id);
-	struct store_val a[] = {SV_TEXT(id),	   SV_TEXT(name), SV_TEXT(kind),
-				SV_TEXT(region),   SV_TEXT(language), SV_TEXT(zone),
-				SV_NULL,	   SV_INT(time_now_ms())};
+	struct store_val a[] = {SV_TEXT(id),	 SV_TEXT(name),	       SV_TEXT(kind),
+				SV_TEXT(region), SV_TEXT(language),    SV_TEXT(zone),
+				SV_NULL,	 SV_INT(time_now_ms())};
 	return store_exec(st, "org.insert", a, 8, NULL);
 }
 
@@ -66,6 +66,34 @@ int org_get(struct store *st, const char *id, struct org_info *out)
 	if (rc < 0)
 		return rc;
 	return out->id[0] ? 0 : CW_ENOTFOUND;
+}
+
+static int settings_cb(void *ud, const struct store_row *row)
+{
+	struct org_settings *o = ud;
+	org_cb(&o->info, row);
+	const char *v = store_row_text(row, 6);
+	free(o->settings);
+	o->settings = xstrdup(v ? v : "{}");
+	return 1;
+}
+
+int org_settings_get(struct store *st, struct store_tx *tx, const char *id,
+		     struct org_settings *out)
+{
+	memset(out, 0, sizeof *out);
+	struct store_val a[] = {SV_TEXT(id)};
+	int rc = tx ? store_tx_query(tx, "org.get", a, 1, settings_cb, out)
+		    : store_query(st, "org.get", a, 1, settings_cb, out);
+	if (rc < 0)
+		return rc;
+	return out->settings ? 0 : CW_ENOTFOUND;
+}
+
+void org_settings_release(struct org_settings *o)
+{
+	free(o->settings);
+	o->settings = NULL;
 }
 
 int number_add(struct store *st, const uint8_t key[SEC_KEY_BYTES], const char *org_id,

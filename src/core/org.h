@@ -34,6 +34,19 @@ struct org_info {
 /* Loads an organisation. Returns 0 or CW_ENOTFOUND. */
 int org_get(struct store *st, const char *id, struct org_info *out);
 
+/* An organisation with its settings: the text of a JSON object, "{}" when
+ * it has none (malloc'ed). */
+struct org_settings {
+	struct org_info info;
+	char *settings;
+};
+/* Loads it through tx when tx is non-NULL (inside a write transaction), else
+ * through st. Returns 0, CW_ENOTFOUND or a store error; out is to be
+ * released with org_settings_release() on every return. */
+int org_settings_get(struct store *st, struct store_tx *tx, const char *id,
+		     struct org_settings *out);
+void org_settings_release(struct org_settings *o);
+
 /* Adds a phone number to an organisation, sealing token with key. Returns 0,
  * CW_ENOTFOUND (no such org), CW_ECONFLICT (phone_number_id already added) or
  * CW_EINVAL. */

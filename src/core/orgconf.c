@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "core/formulary.h"
+#include "core/org.h"
 #include "base/banned.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
@@ -434,33 +435,11 @@ static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct orgconf *cache[ORGCONF_CACHE];
 static unsigned cache_next; /* the slot replaced next when all are taken */
 
-struct org_row {
-	int found;
-	char kind[16], zone[64], language[16];
-	char *settings;
-};
-
-static int org_cb(void *ud, const struct store_row *row)
+static int same(const struct orgconf *c, const char *org_id, const struct org_settings *r)
 {
-	struct org_row *r = ud;
-	const char *v;
-	r->found = 1;
-	v = store_row_text(row, 2);
-	snprintf(r->kind, sizeof r->kind, "%s", v ? v : "");
-	v = store_row_text(row, 4);
-	snprintf(r->language, sizeof r->language, "%s", v ? v : "");
-	v = store_row_text(row, 5);
-	snprintf(r->zone, sizeof r->zone, "%s", v ? v : "");
-	v = store_row_text(row, 6);
-	r->settings = xstrdup(v ? v : "{}");
-	return 1;
-}
-
-static int same(const struct orgconf *c, const char *org_id, const struct org_row *r)
-{
-	return strcmp(c->org_id, org_id) == 0 && strcmp(c->kind, r->kind) == 0 &&
-	       strcmp(c->zone, r->zone[0] ? r->zone : "UTC") == 0 &&
-	       strcmp(c->language, r->language[0] ? r->language : "en") == 0 &&
+	return strcmp(c->org_id, org_id) == 0 && strcmp(c->kind, r->info.kind) == 0 &&
+	       strcmp(c->zone, r->info.zone[0] ? r->info.zone : "UTC") == 0 &&
+	       strcmp(c->language, r->info.language[0] ? r->info.language : "en") == 0 &&
 	       strcmp(c->settings_, r->settings) == 0;
 }
 
@@ -470,28 +449,26 @@ static void unref_locked(struct orgconf *c)
 		conf_free(c);
 }
 
-static int from_row(const char *org_id, struct org_row *r, const struct orgconf **out)
+/* The configuration of the organisation in r: the cached one while the row
+ * is unchanged, else parsed anew and cached. Releases r. */
+static int from_row(const char *org_id, struct org_settings *r, const struct orgconf **out)
 {
-	*out = NULL;
-	if (!r->found) {
-		free(r->settings);
-		return CW_ENOTFOUND;
-	}
 	pthread_mutex_lock(&cache_mu);
 	for (int i = 0; i < ORGCONF_CACHE; i++) {
 		if (cache[i] && same(cache[i], org_id, r)) {
 			cache[i]->refs_++;
 			*out = cache[i];
 			pthread_mutex_unlock(&cache_mu);
-			free(r->settings);
+			org_settings_release(r);
 			return 0;
 		}
 	}
 	pthread_mutex_unlock(&cache_mu);
 
 	struct orgconf *c = NULL;
-	int rc = orgconf_parse(org_id, r->kind, r->zone, r->language, r->settings, &c);
-	free(r->settings);
+	int rc =
+	    orgconf_parse(org_id, r->info.kind, r->info.zone, r->info.language, r->settings, &c);
+	org_settings_release(r);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&cache_mu);
@@ -512,34 +489,29 @@ static int from_row(const char *org_id, struct org_row *r, const struct orgconf 
 	return 0;
 }
 
-int orgconf_get_tx(struct store_tx *tx, const char *org_id, const struct orgconf **out)
+static int load(struct store *st, struct store_tx *tx, const char *org_id,
+		const struct orgconf **out)
 {
-	struct org_row r = {.found = 0};
-	struct store_val a[] = {SV_TEXT(org_id)};
+	struct org_settings r;
 	*out = NULL;
 	if (!org_id)
 		return CW_EINVAL;
-	int rc = store_tx_query(tx, "org.get", a, 1, org_cb, &r);
-	if (rc < 0) {
-		free(r.settings);
+	int rc = org_settings_get(st, tx, org_id, &r);
+	if (rc) {
+		org_settings_release(&r);
 		return rc;
 	}
 	return from_row(org_id, &r, out);
 }
 
+int orgconf_get_tx(struct store_tx *tx, const char *org_id, const struct orgconf **out)
+{
+	return load(NULL, tx, org_id, out);
+}
+
 int orgconf_get(struct store *st, const char *org_id, const struct orgconf **out)
 {
-	struct org_row r = {.found = 0};
-	struct store_val a[] = {SV_TEXT(org_id)};
-	*out = NULL;
-	if (!org_id)
-		return CW_EINVAL;
-	int rc = store_query(st, "org.get", a, 1, org_cb, &r);
-	if (rc < 0) {
-		free(r.settings);
-		return rc;
-	}
-	return from_row(org_id, &r, out);
+	return load(st, NULL, org_id, out);
 }
 
 void orgconf_put(const struct orgconf *conf)

@@ -19,6 +19,7 @@
 #include "base/time.h"
 #include "core/audit.h"
 #include "core/hours.h"
+#include "core/org.h"
 #include "core/orgconf.h"
 #include "core/policy.h"
 #include "base/banned.h"
@@ -27,31 +28,6 @@
 #define MIN_MS	       (60LL * 1000)
 #define MARKETING_DAYS 7
 #define SURVEY_DAYS    30
-
-/* ---- the organisation's row ---- */
-
-struct org_row {
-	int found;
-	char kind[16], language[16], zone[64];
-	char *settings;
-};
-
-static int org_cb(void *ud, const struct store_row *row)
-{
-	struct org_row *r = ud;
-	const char *v;
-	r->found = 1;
-	v = store_row_text(row, 2);
-	snprintf(r->kind, sizeof r->kind, "%s", v ? v : "");
-	v = store_row_text(row, 4);
-	snprintf(r->language, sizeof r->language, "%s", v ? v : "");
-	v = store_row_text(row, 5);
-	snprintf(r->zone, sizeof r->zone, "%s", v ? v : "");
-	v = store_row_text(row, 6);
-	free(r->settings);
-	r->settings = xstrdup(v ? v : "{}");
-	return 1;
-}
 
 /* The settings JSON as an object: a new reference; {} when it is not one
  * (orgconf then uses the defaults too). */
@@ -98,7 +74,7 @@ static json_t *cap_json(const struct policy_cap *cap, int days)
 }
 
 /* The view of row: parsed by orgconf_parse() as the send path parses it. */
-static int view(const struct org_row *row, const struct hours *h, json_t **out)
+static int view(const struct org_settings *row, const struct hours *h, json_t **out)
 {
 	*out = NULL;
 	json_t *root = settings_root(row->settings);
@@ -111,7 +87,8 @@ static int view(const struct org_row *row, const struct hours *h, json_t **out)
 	char *base_s = json_dumps(base, JSON_COMPACT);
 	json_decref(base);
 	struct orgconf *conf = NULL;
-	int rc = base_s ? orgconf_parse("", row->kind, row->zone, row->language, base_s, &conf)
+	int rc = base_s ? orgconf_parse("", row->info.kind, row->info.zone, row->info.language,
+					base_s, &conf)
 			: CW_ENOMEM;
 	free(base_s);
 	if (rc) {
@@ -160,17 +137,14 @@ static int view(const struct org_row *row, const struct hours *h, json_t **out)
 int settings_get(struct store *st, const char *org_id, json_t **out)
 {
 	*out = NULL;
-	struct org_row row = {.found = 0};
-	struct store_val a[] = {SV_TEXT(org_id)};
+	struct org_settings row;
 	struct hours h;
-	int rc = store_query(st, "org.get", a, 1, org_cb, &row);
-	if (rc >= 0 && !row.found)
-		rc = CW_ENOTFOUND;
+	int rc = org_settings_get(st, NULL, org_id, &row);
 	if (rc >= 0)
 		rc = hours_load(st, org_id, &h);
 	if (rc >= 0)
 		rc = view(&row, &h, out);
-	free(row.settings);
+	org_settings_release(&row);
 	return rc < 0 ? rc : 0;
 }
 
@@ -486,18 +460,12 @@ struct update_ctx {
 static int update_fn(struct store_tx *tx, void *ud)
 {
 	struct update_ctx *x = ud;
-	struct org_row row = {.found = 0};
+	struct org_settings row;
 	struct update u = {.root = NULL};
 	char *settings = NULL;
-	struct store_val a[] = {SV_TEXT(x->org_id)};
-	int rc = store_tx_query(tx, "org.get", a, 1, org_cb, &row);
-	if (rc < 0)
+	int rc = org_settings_get(NULL, tx, x->org_id, &row);
+	if (rc)
 		goto fail;
-	rc = 0;
-	if (!row.found) {
-		rc = CW_ENOTFOUND;
-		goto fail;
-	}
 	u.root = settings_root(row.settings);
 	int policy_changed = 0;
 	size_t used = 0;
@@ -553,7 +521,7 @@ static int update_fn(struct store_tx *tx, void *ud)
 fail:
 	free(settings);
 	json_decref(u.root);
-	free(row.settings);
+	org_settings_release(&row);
 	return rc;
 }
 

@@ -63,14 +63,40 @@ static int org_region(struct app *app, const char *org_id, char region[8])
 	return 0;
 }
 
-static const char *contact_id_param(const struct http_request *req, struct http_response *resp)
+static void reply_not_found(struct http_response *resp)
 {
+	http_reply_error(resp, 404, "not_found", "no such contact", "id");
+}
+
+/* Authorises a request on /api/v1/contacts/{id} for role and returns the
+ * contact id, or replies (401/403, or 404 for an id that cannot exist) and
+ * returns NULL. */
+static const char *contact_scope(struct app *app, const struct http_request *req,
+				 struct http_response *resp, enum apikey_role role,
+				 struct apikey_principal *who)
+{
+	if (api_auth(app, req, resp, role, who))
+		return NULL;
 	const char *id = http_param(req, "id");
 	if (!id || !id_valid(id)) {
-		http_reply_error(resp, 404, "not_found", "no such contact", "id");
+		reply_not_found(resp);
 		return NULL;
 	}
 	return id;
+}
+
+/* Replies with what a read of one contact's data gave: o with 200, 404 for
+ * CW_ENOTFOUND, else the error. Takes o. */
+static void reply_read(struct http_response *resp, int rc, json_t *o)
+{
+	if (rc == CW_ENOTFOUND)
+		reply_not_found(resp);
+	else if (rc)
+		api_error(resp, rc, NULL, NULL);
+	else
+		http_reply_json(resp, 200, o);
+	if (rc)
+		json_decref(o);
 }
 
 /* Replies with the contact as stored now (the write was audited). */
@@ -112,8 +138,7 @@ static int contacts_post(void *ud, const struct http_request *req, struct http_r
 		goto done;
 	}
 	struct contact_write w;
-	rc = contact_upsert(app->st, who.org_id, &d, api_actor(&who, actor), "api",
-			    &w);
+	rc = contact_upsert(app->st, who.org_id, &d, api_actor(&who, actor), "api", &w);
 	if (rc) {
 		api_error(resp, rc, NULL, NULL);
 		goto done;
@@ -168,22 +193,12 @@ static int contact_get_h(void *ud, const struct http_request *req, struct http_r
 	struct app *app = ud;
 	struct apikey_principal who;
 	char actor[AUDIT_ACTOR_MAX];
-	if (api_auth(app, req, resp, APIKEY_VIEWER, &who))
-		return 0;
-	const char *id = contact_id_param(req, resp);
+	const char *id = contact_scope(app, req, resp, APIKEY_VIEWER, &who);
 	if (!id)
 		return 0;
 	json_t *o = NULL;
 	int rc = contact_read(app->st, who.org_id, id, api_actor(&who, actor), &o);
-	if (rc == CW_ENOTFOUND) {
-		http_reply_error(resp, 404, "not_found", "no such contact", "id");
-		return 0;
-	}
-	if (rc) {
-		api_error(resp, rc, NULL, NULL);
-		return 0;
-	}
-	http_reply_json(resp, 200, o);
+	reply_read(resp, rc, o);
 	return 0;
 }
 
@@ -192,9 +207,7 @@ static int contact_patch(void *ud, const struct http_request *req, struct http_r
 	struct app *app = ud;
 	struct apikey_principal who;
 	char region[8], actor[AUDIT_ACTOR_MAX];
-	if (api_auth(app, req, resp, APIKEY_INTEGRATION, &who))
-		return 0;
-	const char *id = contact_id_param(req, resp);
+	const char *id = contact_scope(app, req, resp, APIKEY_INTEGRATION, &who);
 	if (!id)
 		return 0;
 	json_t *body = api_body(req, resp, NULL);
@@ -211,8 +224,7 @@ static int contact_patch(void *ud, const struct http_request *req, struct http_r
 	}
 	rc = contact_draft_from_json(&d, body, region, 0, &err);
 	if (rc == 0)
-		rc = contact_update(app->st, who.org_id, id, &d,
-				    api_actor(&who, actor), &err);
+		rc = contact_update(app->st, who.org_id, id, &d, api_actor(&who, actor), &err);
 	if (rc) {
 		reply_contact_error(resp, rc, &err);
 		goto done;
@@ -229,23 +241,17 @@ static int contact_delete(void *ud, const struct http_request *req, struct http_
 	struct app *app = ud;
 	struct apikey_principal who;
 	char actor[AUDIT_ACTOR_MAX];
-	if (api_auth(app, req, resp, APIKEY_ADMIN, &who))
-		return 0;
-	const char *id = contact_id_param(req, resp);
+	const char *id = contact_scope(app, req, resp, APIKEY_ADMIN, &who);
 	if (!id)
 		return 0;
 	int already = 0;
-	int rc =
-	    contact_erase(app->st, who.org_id, id, api_actor(&who, actor), &already);
-	if (rc == CW_ENOTFOUND) {
-		http_reply_error(resp, 404, "not_found", "no such contact", "id");
-		return 0;
-	}
-	if (rc) {
+	int rc = contact_erase(app->st, who.org_id, id, api_actor(&who, actor), &already);
+	if (rc == CW_ENOTFOUND)
+		reply_not_found(resp);
+	else if (rc)
 		api_error(resp, rc, NULL, NULL);
-		return 0;
-	}
-	reply_contact(app, who.org_id, id, 200, resp);
+	else
+		reply_contact(app, who.org_id, id, 200, resp);
 	return 0;
 }
 
@@ -254,9 +260,7 @@ static int contact_export_h(void *ud, const struct http_request *req, struct htt
 	struct app *app = ud;
 	struct apikey_principal who;
 	char actor[AUDIT_ACTOR_MAX];
-	if (api_auth(app, req, resp, APIKEY_ADMIN, &who))
-		return 0;
-	const char *id = contact_id_param(req, resp);
+	const char *id = contact_scope(app, req, resp, APIKEY_ADMIN, &who);
 	if (!id)
 		return 0;
 	const char *format = http_query(req, "format");
@@ -272,16 +276,8 @@ static int contact_export_h(void *ud, const struct http_request *req, struct htt
 	api_actor(&who, actor);
 	int rc = fhir ? fhir_export_contact(app->st, who.org_id, id, actor, &o)
 		      : contact_export(app->st, who.org_id, id, actor, &o);
-	if (rc == CW_ENOTFOUND) {
-		http_reply_error(resp, 404, "not_found", "no such contact", "id");
-		return 0;
-	}
-	if (rc) {
-		api_error(resp, rc, NULL, NULL);
-		return 0;
-	}
-	http_reply_json(resp, 200, o);
-	if (fhir)
+	reply_read(resp, rc, o);
+	if (rc == 0 && fhir)
 		resp->content_type = "application/fhir+json";
 	return 0;
 }
@@ -291,9 +287,7 @@ static int consents_post(void *ud, const struct http_request *req, struct http_r
 	struct app *app = ud;
 	struct apikey_principal who;
 	char actor[AUDIT_ACTOR_MAX];
-	if (api_auth(app, req, resp, APIKEY_INTEGRATION, &who))
-		return 0;
-	const char *id = contact_id_param(req, resp);
+	const char *id = contact_scope(app, req, resp, APIKEY_INTEGRATION, &who);
 	if (!id)
 		return 0;
 	json_t *body = api_body(req, resp, NULL);
@@ -305,8 +299,8 @@ static int consents_post(void *ud, const struct http_request *req, struct http_r
 	json_t *out = NULL;
 	int rc = consent_input_from_json(&in, body, &err);
 	if (rc == 0)
-		rc = consent_record(app->st, who.org_id, id, &in,
-				    api_actor(&who, actor), &out, &err);
+		rc = consent_record(app->st, who.org_id, id, &in, api_actor(&who, actor), &out,
+				    &err);
 	if (rc)
 		reply_contact_error(resp, rc, &err);
 	else
@@ -320,22 +314,12 @@ static int consents_get(void *ud, const struct http_request *req, struct http_re
 	struct app *app = ud;
 	struct apikey_principal who;
 	char actor[AUDIT_ACTOR_MAX];
-	if (api_auth(app, req, resp, APIKEY_VIEWER, &who))
-		return 0;
-	const char *id = contact_id_param(req, resp);
+	const char *id = contact_scope(app, req, resp, APIKEY_VIEWER, &who);
 	if (!id)
 		return 0;
 	json_t *o = NULL;
 	int rc = consent_read(app->st, who.org_id, id, api_actor(&who, actor), &o);
-	if (rc == CW_ENOTFOUND) {
-		http_reply_error(resp, 404, "not_found", "no such contact", "id");
-		return 0;
-	}
-	if (rc) {
-		api_error(resp, rc, NULL, NULL);
-		return 0;
-	}
-	http_reply_json(resp, 200, o);
+	reply_read(resp, rc, o);
 	return 0;
 }
 
