@@ -6,7 +6,9 @@
  *     ingest_accept() (durable raw log) and the ingest worker's transaction
  *     (parse, contact, window, the journey handler, policy, decision,
  *     outbox); latency per tap, p50 / p99 / max, for the apply transaction
- *     alone and end to end;
+ *     alone and end to end; then the same taps through ingest_accept_async()
+ *     with the worker running, as the HTTP receiver makes them: stored and
+ *     applied in one commit;
  *  B. R runs waiting on timers: their memory (the process's resident set:
  *     a waiting run is a row, not a thread) and, when they all come due,
  *     how fast they go through the journey, policy and into the outbox.
@@ -17,6 +19,7 @@
  * -t raises glibc's malloc trim threshold (see run()).
  */
 #include <malloc.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,6 +339,24 @@ static void template_add(struct env *e)
 		die("template", rc);
 }
 
+struct tap_wait {
+	sem_t sem;
+	int rc;
+	uint64_t processed; /* the ingest's count when done was called */
+	struct ingest *ing;
+};
+
+/* Called on the writer once the tap's commit is durable. */
+static void tap_done(void *ud, int rc)
+{
+	struct tap_wait *w = ud;
+	struct ingest_stats s;
+	ingest_get_stats(w->ing, &s);
+	w->processed = s.processed;
+	w->rc = rc;
+	sem_post(&w->sem);
+}
+
 static int run(int taps, int ncontacts, int nwait, const char *sync, const char *dir,
 	       const char *out, int trim)
 {
@@ -437,6 +458,51 @@ static int run(int taps, int ncontacts, int nwait, const char *sync, const char 
 	    sync, trim ? ", malloc trim threshold 128 MB" : "", ncontacts, taps, taps / secs,
 	    (long long)(after - before), w50, w99, wmax, c50, c99, p50, p99, pmax, a50, a99, amax,
 	    e50, e99, emax);
+
+	/* ---- A2: the same taps as the HTTP receiver makes them ---- */
+	/* ingest_accept_async() with the worker running: the body is stored
+	 * and, nothing older waiting, applied in the same commit; done is
+	 * called once that commit is durable, when the webhook may be
+	 * acknowledged and the next message is in the outbox. */
+	if ((rc = ingest_start(e.ing)))
+		die("ingest_start", rc);
+	h_n = 0;
+	struct tap_wait tw = {.ing = e.ing};
+	sem_init(&tw.sem, 0, 0);
+	int inline_n = 0;
+	before = query_int(e.st, "SELECT count(*) FROM outbox");
+	t_start = now_us();
+	for (int i = 0; i < taps; i++) {
+		char wa[32];
+		wa_of(i % ncontacts, wa);
+		char *body = tap_body(wa, taps + i, T0 + taps + i);
+		struct ingest_stats s0;
+		ingest_get_stats(e.ing, &s0);
+		int64_t t0 = now_us();
+		rc = ingest_accept_async(e.ing, body, strlen(body), "sha256=x", tap_done, &tw);
+		if (rc == 0)
+			while (sem_wait(&tw.sem) != 0)
+				;
+		int64_t t1 = now_us();
+		free(body);
+		if (rc || tw.rc)
+			die("tap (one commit)", rc ? rc : tw.rc);
+		inline_n += tw.processed == s0.processed + 1;
+		all[i] = t1 - t0;
+	}
+	secs = (double)(now_us() - t_start) / 1e6;
+	after = query_int(e.st, "SELECT count(*) FROM outbox");
+	sem_destroy(&tw.sem);
+	pct(all, taps, &e50, &e99, &emax);
+	pct(h_wall, h_n, &w50, &w99, &wmax);
+	report("tap -> next message in the outbox, one commit (ingest_accept_async, worker "
+	       "running), synchronous=%s, %d taps (%.0f taps/s, one at a time): %lld messages "
+	       "queued, %d of %d taps applied in the commit that stored them\n"
+	       "  journey handler: wall p50 %.3f ms, p99 %.3f ms\n"
+	       "  end to end (body stored, tap applied, next message in the outbox, durable): "
+	       "p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+	       sync, taps, taps / secs, (long long)(after - before), inline_n, taps, w50, w99,
+	       e50, e99, emax);
 	free(acc);
 	free(app);
 	free(all);

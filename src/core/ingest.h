@@ -3,8 +3,11 @@
  *
  * Place (DESIGN.md §2): http/webhook.c verifies the signature and calls
  * ingest_accept_async() (or ingest_accept()), which makes the raw body
- * durable in webhook_log and only then lets the caller answer 200. One worker
- * thread then takes the bodies oldest first, parses them (wa/webhook.c) and
+ * durable in webhook_log and only then lets the caller answer 200. When no
+ * older body waits, ingest_accept_async() also applies the body in the same
+ * transaction (one commit from a tap to the reply in the outbox); otherwise,
+ * and always for ingest_accept(), one worker thread takes the bodies oldest
+ * first, parses them (wa/webhook.c) and
  * applies every event inside a savepoint that also marks the body processed —
  * so a crash at any moment leaves a body either untouched (processed again
  * after restart) or fully applied, never half: exactly once. Several bodies
@@ -91,7 +94,9 @@ typedef void (*ingest_done_fn)(void *ud, int rc);
 
 /* ingest_accept() without the wait: the body is copied and queued for the
  * next group commit, and done(ud, rc) reports the result; only after done
- * says 0 may the webhook be acknowledged. Returns 0 when queued (done is then
+ * says 0 may the webhook be acknowledged. With the worker running and no
+ * older body waiting, the body is parsed here and applied in that same
+ * commit (a failure to apply leaves it stored for the worker). Returns 0 when queued (done is then
  * called exactly once) or a negative cw_err (done is never called). The HTTP
  * receiver uses this to keep no thread waiting per webhook. */
 int ingest_accept_async(struct ingest *ing, const char *body, size_t len, const char *signature,

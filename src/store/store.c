@@ -11,9 +11,10 @@
  * (one fsync) acknowledges a whole batch. Jobs that must run with no
  * transaction open (migrations, the statement check) run alone.
  *
- * An asynchronous job (store_exec_async) has no caller waiting: it lives on
- * the heap with a copy of its statement name and values, and after the
- * commit the writer calls its done callback and frees it. Thousands of such
+ * An asynchronous job (store_exec_async, store_tx_async) has no caller
+ * waiting: it lives on the heap (store_exec_async's with a copy of its
+ * statement name and values), and after the commit the writer calls its
+ * done callback and frees it. Thousands of such
  * jobs (suspended HTTP requests) can wait for one fsync with no thread each.
  *
  * A job of one statement runs without a savepoint when the backend's failing
@@ -274,9 +275,8 @@ static void *writer_main(void *arg)
 static int write_allowed(struct store *st)
 {
 	if (tl_writer_of == st) {
-		log_error("store",
-			  "write call from inside a store_tx function or a done callback "
-			  "(use store_tx_exec)");
+		log_error("store", "write call from inside a store_tx function or a done callback "
+				   "(use store_tx_exec)");
 		return CW_EINTERNAL;
 	}
 	if (st->be->reading(st->h)) {
@@ -502,8 +502,8 @@ static size_t vals_copy_size(const struct store_val *args, size_t nargs)
 	return n;
 }
 
-int store_exec_async(struct store *st, const char *stmt, const struct store_val *args,
-		     size_t nargs, store_done_fn done, void *ud)
+int store_exec_async(struct store *st, const char *stmt, const struct store_val *args, size_t nargs,
+		     store_done_fn done, void *ud)
 {
 	if (!stmt || (nargs && !args) || !done)
 		return CW_EINVAL;
@@ -557,6 +557,27 @@ int store_tx(struct store *st, store_tx_fn fn, void *ud)
 		return CW_EINVAL;
 	struct job j = {.kind = JOB_TX, .fn = fn, .ud = ud};
 	return job_submit(st, &j);
+}
+
+int store_tx_async(struct store *st, store_tx_fn fn, void *ud, store_done_fn done, void *done_ud)
+{
+	if (!fn || !done)
+		return CW_EINVAL;
+	int rc = write_allowed(st);
+	if (rc)
+		return rc;
+	struct job *j = xcalloc(1, sizeof *j);
+	j->kind = JOB_TX;
+	j->fn = fn;
+	j->ud = ud;
+	j->on_done = done;
+	j->done_ud = done_ud;
+	atomic_fetch_add(&st->inflight, 1);
+	rc = job_enqueue(st, j);
+	inflight_leave(st);
+	if (rc)
+		free(j);
+	return rc;
 }
 
 int store_tx_exec(struct store_tx *tx, const char *stmt, const struct store_val *args, size_t nargs,

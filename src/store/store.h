@@ -148,6 +148,15 @@ int store_check_statements(struct store *st);
  * fn runs on the writer thread: it must not call store_exec/store_tx. */
 typedef int (*store_tx_fn)(struct store_tx *tx, void *ud);
 int store_tx(struct store *st, store_tx_fn fn, void *ud);
+
+/* store_tx() without the wait: fn runs on the writer in a savepoint of a
+ * group commit as for store_tx, and done(done_ud, rc, 0) is called on the
+ * writer thread once that commit is durable (rc 0) or failed, or fn's own
+ * non-zero return was undone (rc that value). ud must live until done is
+ * called. Returns 0 when queued, and then done is called exactly once; or a
+ * negative cw_err as store_exec_async(), and then neither fn nor done is. */
+int store_tx_async(struct store *st, store_tx_fn fn, void *ud, store_done_fn done,
+		   void *done_ud);
 int store_tx_exec(struct store_tx *tx, const char *stmt, const struct store_val *args,
 		  size_t nargs, int64_t *changes);
 int store_tx_query(struct store_tx *tx, const char *stmt, const struct store_val *args,

@@ -2,7 +2,8 @@
  * test_ingest.c — unit tests for core/ingest's intake and worker batching:
  * ingest_accept_async (durable before done says so, done on the writer
  * thread, counted), several bodies applied per write transaction, and a
- * failing body that loses only itself and stops the round, oldest first.
+ * failing body that loses only itself and stops the round, oldest first;
+ * a body stored and applied in one commit when nothing older waits.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -92,7 +93,7 @@ static void test_accept_async(void **state)
 
 /* ---- batching and a failing body ---- */
 
-static atomic_int fail_bad; /* the event handler fails for "wamid.bad" while set */
+static atomic_int fail_bad; /* the event handler fails for "wamid.bad*" while set */
 static atomic_int handler_calls;
 
 static int failing_event(void *ud, struct store_tx *tx, const struct webhook_event *ev,
@@ -103,7 +104,7 @@ static int failing_event(void *ud, struct store_tx *tx, const struct webhook_eve
 	(void)org_id;
 	atomic_fetch_add(&handler_calls, 1);
 	if (ev->kind == WH_STATUS && atomic_load(&fail_bad) && ev->status.wamid &&
-	    strcmp(ev->status.wamid, "wamid.bad") == 0)
+	    strncmp(ev->status.wamid, "wamid.bad", 9) == 0)
 		return CW_EIO;
 	return 0;
 }
@@ -184,6 +185,107 @@ static void test_bodies_share_commits(void **state)
 	testdb_close(&t);
 }
 
+/* ---- stored and applied in one commit ---- */
+
+struct applied_rec {
+	atomic_int calls;
+	int rc;
+	long long unprocessed; /* bodies not applied, seen from the callback */
+	long long statuses;    /* status rows, seen from the callback */
+	const struct testdb *t;
+};
+
+/* Runs right after the commit, before any other transaction can commit
+ * (the writer is busy calling it): what it sees is what that one commit
+ * did. */
+static void on_applied(void *ud, int rc)
+{
+	struct applied_rec *d = ud;
+	d->rc = rc;
+	d->unprocessed = count(d->t, "SELECT count(*) FROM webhook_log WHERE processed_at IS NULL");
+	d->statuses = count(d->t, "SELECT count(*) FROM message_statuses");
+	atomic_fetch_add(&d->calls, 1);
+}
+
+static void accept_and_wait(struct ingest *ing, const char *wamid, struct applied_rec *d)
+{
+	char body[1024];
+	status_body(body, sizeof body, wamid);
+	atomic_store(&d->calls, 0);
+	assert_int_equal(ingest_accept_async(ing, body, strlen(body), NULL, on_applied, d), 0);
+	for (int i = 0; i < 500 && atomic_load(&d->calls) < 1; i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&d->calls), 1);
+	assert_int_equal(d->rc, 0);
+}
+
+static void wait_applied(const struct testdb *t, long long want)
+{
+	for (int i = 0; i < 500; i++) {
+		if (count(t, "SELECT count(*) FROM webhook_log WHERE processed_at IS NULL") == 0 &&
+		    count(t, "SELECT count(*) FROM message_statuses") == want)
+			return;
+		usleep(10000);
+	}
+	fail_msg("bodies were not applied: %lld waiting, %lld statuses",
+		 count(t, "SELECT count(*) FROM webhook_log WHERE processed_at IS NULL"),
+		 count(t, "SELECT count(*) FROM message_statuses"));
+}
+
+/* With the worker running and nothing older waiting, a body is applied in
+ * the commit that stores it; with an older body waiting, or when applying
+ * it fails, it is only stored and the worker applies it, in order, once. */
+static void test_applied_in_the_same_commit(void **state)
+{
+	(void)state;
+	struct testdb t;
+	testdb_open(&t);
+	atomic_store(&fail_bad, 1);
+	/* a body left from before a restart, which fails to apply for now */
+	struct ingest *ing = ingest_new(t.st);
+	ingest_add_event(ing, "failing", failing_event, NULL);
+	accept_sync(ing, "wamid.bad");
+	ingest_free(ing);
+
+	ing = ingest_new(t.st);
+	ingest_add_event(ing, "failing", failing_event, NULL);
+	assert_int_equal(ingest_start(ing), 0);
+	struct applied_rec d = {.t = &t};
+	/* it waits, so the next body is only stored (the order is kept) */
+	accept_and_wait(ing, "wamid.one", &d);
+	assert_int_equal(d.unprocessed, 2);
+	assert_int_equal(d.statuses, 0);
+	atomic_store(&fail_bad, 0);
+	wait_applied(&t, 2);
+
+	/* nothing older waits: applied by the commit that stores it */
+	accept_and_wait(ing, "wamid.two", &d);
+	assert_int_equal(d.unprocessed, 0);
+	assert_int_equal(d.statuses, 3);
+
+	/* applying fails: stored, acknowledged, left to the worker; a body
+	 * after it waits for it */
+	atomic_store(&fail_bad, 1);
+	accept_and_wait(ing, "wamid.bad-2", &d);
+	assert_int_equal(d.unprocessed, 1);
+	assert_int_equal(d.statuses, 3);
+	accept_and_wait(ing, "wamid.three", &d);
+	assert_int_equal(d.unprocessed, 2);
+	atomic_store(&fail_bad, 0);
+	wait_applied(&t, 5);
+
+	/* caught up: one commit again */
+	accept_and_wait(ing, "wamid.four", &d);
+	assert_int_equal(d.unprocessed, 0);
+	assert_int_equal(d.statuses, 6);
+	struct ingest_stats s;
+	ingest_get_stats(ing, &s);
+	assert_int_equal(s.accepted, 5);
+	assert_int_equal(s.processed, 6); /* and the body from before */
+	ingest_free(ing);
+	testdb_close(&t);
+}
+
 int main(void)
 {
 	log_set_level(LOG_OFF);
@@ -191,6 +293,7 @@ int main(void)
 	    cmocka_unit_test(test_accept_async),
 	    cmocka_unit_test(test_failing_body_loses_only_itself),
 	    cmocka_unit_test(test_bodies_share_commits),
+	    cmocka_unit_test(test_applied_in_the_same_commit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,7 @@
  * webhook.append      (w) org_id|NULL, received_at, signature, body BLOB -> id
  * webhook.mark_processed (w) id, processed_at, error|NULL (changes 0 if already marked)
  * webhook.unprocessed limit -> id, org_id, received_at, signature, body; oldest first
+ * webhook.pending_before id -> a row when a body older than id is not processed yet
  *
  * message.insert      (w) id, org_id, number_id, contact_id, direction, wamid|NULL, type,
  *                         payload JSON|NULL, status|NULL, status_at|NULL, biz_opaque|NULL,
@@ -156,6 +157,7 @@ const struct sqlite_stmt_def sqlite_stmts_core[] = {
 	{"webhook.mark_processed",
 	 "UPDATE webhook_log SET processed_at = ?2, error = ?3 "
 	 "WHERE id = ?1 AND processed_at IS NULL"},
+	{"webhook.pending_before", "SELECT 1 FROM webhook_log WHERE processed_at IS NULL AND id < ?1 LIMIT 1"},
 	{"webhook.unprocessed",
 	 "SELECT id, org_id, received_at, signature, body FROM webhook_log "
 	 "WHERE processed_at IS NULL ORDER BY id LIMIT ?1"},
