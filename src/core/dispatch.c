@@ -124,6 +124,9 @@ struct dnum {
 	int64_t slow_until_ms;
 	int64_t token_tried_ms;
 	struct fifo q[2]; /* by priority */
+	/* jobs taken from q whose person has a request running: they go, in
+	 * order, when it ends (see "one request at a time per person") */
+	struct fifo held;
 	/* sender only */
 	struct dispatch_bucket bucket;
 	double bucket_rate;
@@ -162,6 +165,7 @@ struct dispatch {
 	/* sender only */
 	uint64_t *pair_key;
 	int64_t *pair_at;
+	uint16_t *busy; /* requests running per slot of pair_hash() */
 
 	_Atomic uint64_t claimed, requests, sent, retried, deferred, failed, cancelled, expired,
 		reclaimed, rechecked;
@@ -230,6 +234,19 @@ static void job_free(struct job *j)
 	free(j);
 }
 
+/* Takes j, which follows prev (NULL: j is the head), out of f. */
+static void fifo_remove(struct fifo *f, struct job *prev, struct job *j)
+{
+	if (prev)
+		prev->next = j->next;
+	else
+		f->head = j->next;
+	if (f->tail == j)
+		f->tail = prev;
+	f->n--;
+	j->next = NULL;
+}
+
 static void fifo_free(struct fifo *f)
 {
 	struct job *j;
@@ -240,11 +257,18 @@ static void fifo_free(struct fifo *f)
 /* locked: hands every row n holds back to the keeper, to be queued again. */
 static void release_queued(struct dispatch *d, struct dnum *n)
 {
-	for (int p = 0; p < 2; p++) {
-		for (struct job *j = n->q[p].head; j; j = j->next)
+	struct fifo *fs[] = {&n->held, &n->q[0], &n->q[1]};
+	for (int p = 0; p < 3; p++) {
+		for (struct job *j = fs[p]->head; j; j = j->next)
 			j->res = JR_RELEASE;
-		fifo_splice(&d->results, &n->q[p]);
+		fifo_splice(&d->results, fs[p]);
 	}
+}
+
+/* Jobs a number holds, waiting to be sent. */
+static int jobs_held(const struct dnum *n)
+{
+	return n->q[0].n + n->q[1].n + n->held.n;
 }
 
 static int queue_target(int rate)
@@ -389,6 +413,40 @@ static void pair_forget(struct dispatch *d, const struct dnum *n, const char *to
 		d->pair_key[slot] = 0;
 }
 
+/* ---- one request at a time per person ----
+ *
+ * Messages to one person leave in the order they were queued: a
+ * confirmation, then the parking details, then the map pin. Sent
+ * concurrently, the faster request would reach Meta first and the phone
+ * would show them out of order. So a job whose person has a request
+ * running waits in the number's held list and goes when that request ends;
+ * everyone else's messages pass it. A count per slot of the pair table's
+ * hash: two people in one slot only wait for each other. */
+
+static int busy(const struct dispatch *d, const struct dnum *n, const char *to)
+{
+	return to[0] && d->busy[pair_hash(n, to) & (DISPATCH_PAIR_SLOTS - 1)] > 0;
+}
+
+static void busy_add(struct dispatch *d, const struct dnum *n, const char *to, int delta)
+{
+	if (to[0])
+		d->busy[pair_hash(n, to) & (DISPATCH_PAIR_SLOTS - 1)] += (uint16_t)delta;
+}
+
+/* The first held job whose person is free, or NULL; *prev is the job
+ * before it. Only transactional jobs while transactional ones queue, so
+ * a held campaign message does not pass a reminder. */
+static struct job *held_ready(struct dispatch *d, struct dnum *n, struct job **prev)
+{
+	int transactional_only = n->q[0].n > 0;
+	*prev = NULL;
+	for (struct job *j = n->held.head; j; *prev = j, j = j->next)
+		if (!busy(d, n, j->to) && (!transactional_only || j->prio != OUTBOX_PRIO_BULK))
+			return j;
+	return NULL;
+}
+
 /* ---- the sender ---- */
 
 /* Called by wa_client_poll() on the sender thread when a request ends. */
@@ -409,6 +467,7 @@ static void on_sent(const struct wa_send_result *r, void *ud)
 		pair_forget(d, j->num, j->to, j->sent_ms);
 	}
 	pthread_mutex_lock(&d->mu);
+	busy_add(d, j->num, j->to, -1);
 	d->inflight--;
 	fifo_push(&d->results, j);
 	if (d->results.n >= DISPATCH_RESULTS_KICK)
@@ -423,7 +482,7 @@ static int64_t sender_round(struct dispatch *d, int64_t now_ns, int64_t now_ms)
 	int64_t wait_ns = (int64_t)DISPATCH_SENDER_IDLE_MS * 1000000LL;
 	for (int i = 0; i < d->nnums; i++) {
 		struct dnum *n = d->nums[i];
-		if (!n->q[0].n && !n->q[1].n)
+		if (!jobs_held(n))
 			continue;
 		if (!n->usable || n->paused || !n->token) {
 			release_queued(d, n);
@@ -438,12 +497,23 @@ static int64_t sender_round(struct dispatch *d, int64_t now_ns, int64_t now_ms)
 			n->bucket_rate = rate;
 		}
 		while (d->inflight < DISPATCH_INFLIGHT && d->unrecorded < DISPATCH_UNRECORDED_MAX) {
-			struct fifo *f = n->q[0].n ? &n->q[0] : &n->q[1];
-			struct job *j = f->head;
-			if (!j)
-				break;
+			struct job *prev;
+			struct fifo *f = &n->held;
+			struct job *j = held_ready(d, n, &prev);
+			if (!j) {
+				f = n->q[0].n ? &n->q[0] : &n->q[1];
+				j = f->head;
+				prev = NULL;
+				if (!j)
+					break;
+				if (busy(d, n, j->to)) {
+					fifo_pop(f);
+					fifo_push(&n->held, j);
+					continue;
+				}
+			}
 			if (j->expires_at && j->expires_at <= now_ms) {
-				fifo_pop(f);
+				fifo_remove(f, prev, j);
 				j->res = JR_EXPIRED;
 				fifo_push(&d->results, j);
 				continue;
@@ -451,7 +521,7 @@ static int64_t sender_round(struct dispatch *d, int64_t now_ns, int64_t now_ms)
 			int64_t free_at =
 				j->prio == OUTBOX_PRIO_BULK ? pair_free_at(d, n, j->to) : 0;
 			if (free_at > now_ms) {
-				fifo_pop(f);
+				fifo_remove(f, prev, j);
 				j->res = JR_PAIR;
 				j->not_before = free_at;
 				fifo_push(&d->results, j);
@@ -459,7 +529,7 @@ static int64_t sender_round(struct dispatch *d, int64_t now_ns, int64_t now_ms)
 			}
 			if (!dispatch_bucket_take(&n->bucket, now_ns))
 				break;
-			fifo_pop(f);
+			fifo_remove(f, prev, j);
 			pair_note(d, n, j->to, now_ms);
 			j->sent_ms = now_ms;
 			int rc = wa_client_send(d->client, n->pnid, n->token, j->payload, on_sent, j);
@@ -476,12 +546,13 @@ static int64_t sender_round(struct dispatch *d, int64_t now_ns, int64_t now_ms)
 				fifo_push(&d->results, j);
 				continue;
 			}
+			busy_add(d, n, j->to, 1);
 			d->inflight++;
 			d->unrecorded++;
 			j->requested = 1;
 			atomic_fetch_add(&d->requests, 1);
 		}
-		if ((n->q[0].n || n->q[1].n) && d->inflight < DISPATCH_INFLIGHT &&
+		if (jobs_held(n) > n->held.n && d->inflight < DISPATCH_INFLIGHT &&
 		    d->unrecorded < DISPATCH_UNRECORDED_MAX) {
 			int64_t w = dispatch_bucket_wait_ns(&n->bucket, now_ns);
 			if (w < wait_ns)
@@ -1084,7 +1155,7 @@ static void *keeper_main(void *arg)
 			struct need *nd = &r->needs[r->nneeds++];
 			memset(nd, 0, sizeof *nd);
 			nd->num = n;
-			int have = n->q[0].n + n->q[1].n;
+			int have = jobs_held(n);
 			int target = queue_target(n->rate);
 			if (!stop && n->usable && !n->paused && have <= target / 2)
 				nd->want = target - have;
@@ -1266,6 +1337,7 @@ struct dispatch *dispatch_new(struct store *st, const uint8_t key[SEC_KEY_BYTES]
 	pthread_cond_init(&d->sync_cv, NULL);
 	d->pair_key = xcalloc(DISPATCH_PAIR_SLOTS, sizeof *d->pair_key);
 	d->pair_at = xcalloc(DISPATCH_PAIR_SLOTS, sizeof *d->pair_at);
+	d->busy = xcalloc(DISPATCH_PAIR_SLOTS, sizeof *d->busy);
 	return d;
 }
 
@@ -1340,7 +1412,7 @@ void dispatch_get_stats(struct dispatch *d, struct dispatch_stats *out)
 	pthread_mutex_lock(&d->mu);
 	out->inflight = d->inflight;
 	for (int i = 0; i < d->nnums; i++)
-		out->queued += d->nums[i]->q[0].n + d->nums[i]->q[1].n;
+		out->queued += jobs_held(d->nums[i]);
 	pthread_mutex_unlock(&d->mu);
 }
 
@@ -1464,6 +1536,7 @@ void dispatch_free(struct dispatch *d)
 		struct dnum *n = d->nums[i];
 		fifo_free(&n->q[0]);
 		fifo_free(&n->q[1]);
+		fifo_free(&n->held);
 		if (n->token) {
 			memset(n->token, 0, strlen(n->token));
 			free(n->token);
@@ -1476,6 +1549,7 @@ void dispatch_free(struct dispatch *d)
 	pthread_cond_destroy(&d->sync_cv);
 	free(d->pair_key);
 	free(d->pair_at);
+	free(d->busy);
 	free(d->graph_url);
 	free(d->api_version);
 	memset(d->key, 0, sizeof d->key);

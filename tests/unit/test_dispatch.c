@@ -560,6 +560,64 @@ static void test_faults_exactly_once(void **state)
  * (half a second's worth, 50 at 100/s) and those of a claim that was under
  * way when the reminder was queued, 50 more. The integration test holds the
  * wall-clock bar (within a second, behind 100,000). */
+/* Several messages to one person, with random latency at the Cloud API:
+ * they reach the phone in the order they were queued (a confirmation, then
+ * the parking details, then the map pin), because a person's next message
+ * waits for the request of the one before; two people interleaved do not
+ * wait for each other's order. */
+static void test_one_person_in_order(void **state)
+{
+	enum { N = 8 };
+	struct fx *f = fx_new(100, TOKEN);
+	*state = f;
+	assert_int_equal(dispatch_start(f->d), 0);
+	json_decref(sim_call(f, "POST", "/sim/faults", "{\"latency_ms\":120}"));
+	char ids[2 * N][ID_SIZE], keys[2 * N][48];
+	const char *kp[2 * N];
+	json_t *bodies[2 * N];
+	for (int i = 0; i < 2 * N; i++) {
+		snprintf(keys[i], sizeof keys[i], "order:%d", i);
+		kp[i] = keys[i];
+		bodies[i] = template_to(i % 2 ? "972500000002" : "972500000001", "reminder");
+	}
+	struct enq e = {.it = {.org_id = f->org,
+			       .number_id = f->num,
+			       .contact_id = f->contact,
+			       .purpose = "reminders",
+			       .producer = "journey:rsvp",
+			       .priority = OUTBOX_PRIO_TRANSACTIONAL},
+			.n = 2 * N,
+			.keys = kp,
+			.bodies = bodies,
+			.ids = ids};
+	assert_int_equal(store_tx(f->st, enq_fn, &e), 0);
+	for (int i = 0; i < 2 * N; i++)
+		json_decref(bodies[i]);
+	dispatch_wake(f->d);
+	assert_true(
+	    wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'sent'", 2 * N, 20000));
+	for (int u = 0; u < 2; u++) {
+		json_t *t = sim_call(f, "GET",
+				     u ? "/sim/users/972500000002/messages"
+				       : "/sim/users/972500000001/messages",
+				     NULL);
+		json_t *ms = json_object_get(t, "messages");
+		int seen = 0;
+		for (size_t i = 0; i < json_array_size(ms); i++) {
+			json_t *m = json_array_get(ms, i);
+			if (strcmp(json_str_or(m, "from", ""), "business") != 0)
+				continue;
+			assert_true(seen < N);
+			assert_string_equal(json_str_or(m, "biz_opaque_callback_data", ""),
+					    ids[2 * seen + u]);
+			seen++;
+		}
+		assert_int_equal(seen, N);
+		json_decref(t);
+	}
+	json_decref(sim_call(f, "POST", "/sim/faults", "{}"));
+}
+
 static void test_transactional_first(void **state)
 {
 	struct fx *f = fx_new(100, TOKEN);
@@ -1034,6 +1092,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_expiry, teardown),
 		cmocka_unit_test_teardown(test_consent_recheck, teardown),
 		cmocka_unit_test_teardown(test_pair_limit_for_bulk, teardown),
+		cmocka_unit_test_teardown(test_one_person_in_order, teardown),
 		cmocka_unit_test_teardown(test_policy_decides_again_when_due, teardown),
 		cmocka_unit_test_teardown(test_slowdown_on_429, teardown),
 		cmocka_unit_test_teardown(test_crash_reconciliation, teardown),
