@@ -502,6 +502,20 @@ static size_t vals_copy_size(const struct store_val *args, size_t nargs)
 	return n;
 }
 
+/* Queues j (on the heap) without waiting: the writer reports through done
+ * and frees j. On an error j is freed here and done is never called. */
+static int job_submit_async(struct store *st, struct job *j, store_done_fn done, void *ud)
+{
+	j->on_done = done;
+	j->done_ud = ud;
+	atomic_fetch_add(&st->inflight, 1);
+	int rc = job_enqueue(st, j);
+	inflight_leave(st);
+	if (rc)
+		free(j);
+	return rc;
+}
+
 int store_exec_async(struct store *st, const char *stmt, const struct store_val *args, size_t nargs,
 		     store_done_fn done, void *ud)
 {
@@ -540,15 +554,7 @@ int store_exec_async(struct store *st, const char *stmt, const struct store_val 
 	j->stmt = p;
 	j->args = v;
 	j->nargs = nargs;
-	j->on_done = done;
-	j->done_ud = ud;
-
-	atomic_fetch_add(&st->inflight, 1);
-	rc = job_enqueue(st, j);
-	inflight_leave(st);
-	if (rc)
-		free(j);
-	return rc;
+	return job_submit_async(st, j, done, ud);
 }
 
 int store_tx(struct store *st, store_tx_fn fn, void *ud)
@@ -570,14 +576,7 @@ int store_tx_async(struct store *st, store_tx_fn fn, void *ud, store_done_fn don
 	j->kind = JOB_TX;
 	j->fn = fn;
 	j->ud = ud;
-	j->on_done = done;
-	j->done_ud = done_ud;
-	atomic_fetch_add(&st->inflight, 1);
-	rc = job_enqueue(st, j);
-	inflight_leave(st);
-	if (rc)
-		free(j);
-	return rc;
+	return job_submit_async(st, j, done, done_ud);
 }
 
 int store_tx_exec(struct store_tx *tx, const char *stmt, const struct store_val *args, size_t nargs,
