@@ -53,15 +53,22 @@ static void demo_secret(const struct app *app, const char *label, char out[65])
 	sec_hmac_sha256_hex(app->master_key, SEC_KEY_BYTES, label, strlen(label), out);
 }
 
+/* Where `meson install` put web/ and journeys/ (meson.build). */
+#ifndef CW_DATADIR
+#define CW_DATADIR "/usr/local/share/carewire"
+#endif
+
 /* The folders carewire reads at start: the one the environment names, else
- * the first that exists (from the source tree, the build dir, or an
- * installation). */
+ * the first that exists (from the source tree, the build dir, this build's
+ * installation, or a distribution package's). */
 static const struct {
 	const char *env;
-	const char *candidates[3];
+	const char *candidates[4];
 } data_dirs[] = {
-	{"CAREWIRE_WEB_ROOT", {"web", "../web", "/usr/share/carewire/web"}},
-	{"CAREWIRE_JOURNEYS_DIR", {"journeys", "../journeys", "/usr/share/carewire/journeys"}},
+	{"CAREWIRE_WEB_ROOT",
+	 {"web", "../web", CW_DATADIR "/web", "/usr/share/carewire/web"}},
+	{"CAREWIRE_JOURNEYS_DIR",
+	 {"journeys", "../journeys", CW_DATADIR "/journeys", "/usr/share/carewire/journeys"}},
 };
 enum { DIR_WEB, DIR_JOURNEYS };
 
