@@ -123,6 +123,8 @@ static void test_open_urls(void **state)
 	assert_int_equal(store_open("sqlite:", &st), CW_EINVAL);
 	assert_int_equal(store_open("sqlite::memory:?sync=sometimes", &st), CW_EINVAL);
 	assert_int_equal(store_open("sqlite::memory:?readers=0", &st), CW_EINVAL);
+	assert_int_equal(store_open("sqlite::memory:?mmap=-1", &st), CW_EINVAL);
+	assert_int_equal(store_open("sqlite::memory:?mmap=lots", &st), CW_EINVAL);
 	assert_int_equal(store_open(NULL, &st), CW_EINVAL);
 	store_free(NULL);
 
@@ -130,6 +132,92 @@ static void test_open_urls(void **state)
 	assert_string_equal(store_backend_name(st), "sqlite");
 	assert_string_equal(store_dialect(st), "sqlite");
 	store_free(st);
+}
+
+/* Whether the process maps the file at path now (/proc/self/maps; the
+ * WAL's -shm file, always mapped, does not count). */
+static int mapped_now(const char *path)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[1024];
+	int found = 0;
+	size_t n = strlen(path);
+	while (f && !found && fgets(line, sizeof line, f)) {
+		char *at = strstr(line, path);
+		found = at && strcmp(at + n, "\n") == 0;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+struct map_probe {
+	const char *path;
+	int64_t size;	/* PRAGMA mmap_size as the scan saw it */
+	int during;	/* the file was mapped while the scan ran */
+};
+
+static int map_size_cb(void *ud, const struct store_row *row)
+{
+	struct map_probe *m = ud;
+	m->size = store_row_int(row, 0);
+	return 1;
+}
+
+static int map_during_cb(void *ud, const struct store_row *row)
+{
+	struct map_probe *m = ud;
+	(void)row;
+	m->during = mapped_now(m->path);
+	return 1;
+}
+
+/* The size a scan maps, and whether a scan that reads pages maps the file. */
+static void map_probe(struct store *st, struct map_probe *m)
+{
+	assert_true(store_query_sql(st, "PRAGMA mmap_size", NULL, 0, map_size_cb, m) >= 0);
+	assert_true(store_query_sql(st, "SELECT id FROM orgs", NULL, 0, map_during_cb, m) >= 0);
+}
+
+static int any_cb(void *ud, const struct store_row *row)
+{
+	(void)ud;
+	(void)row;
+	return 0;
+}
+
+/* Named reads do not map the database file; a scan of generated SQL (a
+ * segment) maps it from then on; ?mmap=0 never does. */
+static void test_scans_map_the_file(void **state)
+{
+	(void)state;
+	struct tmpdb t;
+	tmpdb_make(&t);
+	struct store *st = open_migrated(t.url);
+	add_org(st, ORG, "clinic");
+	store_free(st); /* the last connection out checkpoints: the pages are in the file */
+	char url[400];
+	for (int off = 0; off < 2; off++) {
+		snprintf(url, sizeof url, "%s%s", t.url, off ? "?mmap=0" : "");
+		assert_int_equal(store_open(url, &st), 0);
+		struct store_val a[] = {SV_TEXT(ORG)};
+		assert_true(store_query(st, "org.get", a, 1, any_cb, NULL) >= 0);
+		assert_false(mapped_now(t.path));
+		struct map_probe m = {.path = t.path, .size = -1};
+		map_probe(st, &m);
+		if (off) {
+			assert_int_equal(m.size, 0);
+			assert_false(m.during);
+			assert_false(mapped_now(t.path));
+		} else {
+			/* SQLite's build may cap the 4 GB asked */
+			assert_true(m.size >= 256LL << 20);
+			assert_true(m.during);
+		}
+		store_free(st);
+		assert_false(mapped_now(t.path));
+	}
+	tmpdb_remove(&t);
 }
 
 static void test_migrate_idempotent(void **state)
@@ -1610,6 +1698,7 @@ int main(void)
 	log_set_level(LOG_OFF);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_open_urls),
+	    cmocka_unit_test(test_scans_map_the_file),
 	    cmocka_unit_test(test_migrate_idempotent),
 	    cmocka_unit_test(test_value_types_sql),
 	    cmocka_unit_test(test_blob_roundtrip_named),
