@@ -69,6 +69,7 @@
 #define DISPATCH_SLOW_FACTOR 0.5
 #define DISPATCH_PAIR_MS 6000    /* one bulk message per person per 6 s */
 #define DISPATCH_PAIR_SLOTS 65536
+#define DISPATCH_BUSY_DEFER_MS 1000 /* a message past the held list waits this long */
 #define DISPATCH_RESULTS_KICK 64 /* results that wake the keeper early */
 #define DISPATCH_SENDER_IDLE_MS 10
 #define DISPATCH_ROUND_RETRIES 3
@@ -81,7 +82,7 @@
 #define DISPATCH_REDEFER_MIN_MS 60000
 #define DISPATCH_TO_MAX 32
 
-enum job_result { JR_NONE = 0, JR_SENT, JR_FAILED, JR_EXPIRED, JR_PAIR, JR_RELEASE };
+enum job_result { JR_NONE = 0, JR_SENT, JR_FAILED, JR_EXPIRED, JR_PAIR, JR_BUSY, JR_RELEASE };
 
 struct dnum;
 
@@ -166,6 +167,8 @@ struct dispatch {
 	uint64_t *pair_key;
 	int64_t *pair_at;
 	uint16_t *busy; /* requests running per slot of pair_hash() */
+	int64_t *busy_until; /* per slot: the person's messages are deferred until */
+	int held_max;
 
 	_Atomic uint64_t claimed, requests, sent, retried, deferred, failed, cancelled, expired,
 		reclaimed, rechecked;
@@ -434,6 +437,24 @@ static void busy_add(struct dispatch *d, const struct dnum *n, const char *to, i
 		d->busy[pair_hash(n, to) & (DISPATCH_PAIR_SLOTS - 1)] += (uint16_t)delta;
 }
 
+/* Defers j, whose person is busy, to the outbox when the held list is full
+ * or the person's messages are being deferred already: it and every later
+ * message to that person get the same time, so they come back in order. */
+static int busy_defer(struct dispatch *d, struct dnum *n, struct job *j, int64_t now_ms)
+{
+	if (!j->to[0])
+		return 0;
+	size_t slot = (size_t)(pair_hash(n, j->to) & (DISPATCH_PAIR_SLOTS - 1));
+	if (d->busy_until[slot] <= now_ms && n->held.n < d->held_max)
+		return 0;
+	if (d->busy_until[slot] <= now_ms)
+		d->busy_until[slot] = now_ms + DISPATCH_BUSY_DEFER_MS;
+	j->res = JR_BUSY;
+	j->not_before = d->busy_until[slot];
+	fifo_push(&d->results, j);
+	return 1;
+}
+
 /* The first held job whose person is free, or NULL; *prev is the job
  * before it. Only transactional jobs while transactional ones queue, so
  * a held campaign message does not pass a reminder. */
@@ -506,9 +527,12 @@ static int64_t sender_round(struct dispatch *d, int64_t now_ns, int64_t now_ms)
 				prev = NULL;
 				if (!j)
 					break;
-				if (busy(d, n, j->to)) {
+				int deferring = j->to[0] && d->busy_until[pair_hash(n, j->to) &
+									    (DISPATCH_PAIR_SLOTS - 1)] > now_ms;
+				if (busy(d, n, j->to) || deferring) {
 					fifo_pop(f);
-					fifo_push(&n->held, j);
+					if (!busy_defer(d, n, j, now_ms))
+						fifo_push(&n->held, j);
 					continue;
 				}
 			}
@@ -830,14 +854,18 @@ static int apply_result(struct round *r, struct store_tx *tx, struct job *j)
 		r->expired += applied;
 		break;
 	case JR_PAIR:
+	case JR_BUSY:
 	case JR_RELEASE: {
-		int pair = j->res == JR_PAIR;
+		int pair = j->res != JR_RELEASE;
 		struct store_val a[] = {SV_TEXT(j->id),
 					SV_TEXT(pair ? "deferred" : "queued"),
 					/* a released row keeps its place */
 					SV_INT(pair ? j->not_before : j->due_at),
 					SV_NULL,
-					SV_TEXT(pair ? "held: one message per person per 6 s" : NULL),
+					SV_TEXT(j->res == JR_PAIR ? "held: one message per person per 6 s"
+						: j->res == JR_BUSY
+						    ? "held: the person's previous message is still being sent"
+						    : NULL),
 					SV_INT(r->now),
 					SV_INT(0),
 					SV_INT(-1),
@@ -1155,7 +1183,9 @@ static void *keeper_main(void *arg)
 			struct need *nd = &r->needs[r->nneeds++];
 			memset(nd, 0, sizeof *nd);
 			nd->num = n;
-			int have = jobs_held(n);
+			/* the held list does not count: the keeper goes on claiming
+			 * other people's messages while one person's wait */
+			int have = n->q[0].n + n->q[1].n;
 			int target = queue_target(n->rate);
 			if (!stop && n->usable && !n->paused && have <= target / 2)
 				nd->want = target - have;
@@ -1338,12 +1368,19 @@ struct dispatch *dispatch_new(struct store *st, const uint8_t key[SEC_KEY_BYTES]
 	d->pair_key = xcalloc(DISPATCH_PAIR_SLOTS, sizeof *d->pair_key);
 	d->pair_at = xcalloc(DISPATCH_PAIR_SLOTS, sizeof *d->pair_at);
 	d->busy = xcalloc(DISPATCH_PAIR_SLOTS, sizeof *d->busy);
+	d->busy_until = xcalloc(DISPATCH_PAIR_SLOTS, sizeof *d->busy_until);
+	d->held_max = DISPATCH_HELD_MAX;
 	return d;
 }
 
 void dispatch_set_grace(struct dispatch *d, int64_t ms)
 {
 	d->grace_ms = ms < 0 ? 0 : ms;
+}
+
+void dispatch_set_held_max(struct dispatch *d, int n)
+{
+	d->held_max = n < 1 ? 1 : n;
 }
 
 void dispatch_set_retry(struct dispatch *d, const struct outbox_retry *r)
@@ -1550,6 +1587,7 @@ void dispatch_free(struct dispatch *d)
 	free(d->pair_key);
 	free(d->pair_at);
 	free(d->busy);
+	free(d->busy_until);
 	free(d->graph_url);
 	free(d->api_version);
 	memset(d->key, 0, sizeof d->key);

@@ -48,6 +48,13 @@ void dispatch_set_retry(struct dispatch *d, const struct outbox_retry *r);
 #define DISPATCH_TEMPLATE_SYNC_MS (6LL * 3600 * 1000)
 void dispatch_set_template_sync(struct dispatch *d, int on);
 
+/* How many messages a number keeps in memory waiting for their person's
+ * request before it defers more to the outbox (a second each, in order), so
+ * that one person with many messages queued never holds up everyone else.
+ * Default DISPATCH_HELD_MAX; tests set it low. */
+#define DISPATCH_HELD_MAX 1024
+void dispatch_set_held_max(struct dispatch *d, int n);
+
 /* Counters for /metrics and tests. */
 struct dispatch_stats {
 	uint64_t claimed;   /* rows taken for sending */

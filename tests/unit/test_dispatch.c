@@ -618,6 +618,79 @@ static void test_one_person_in_order(void **state)
 	json_decref(sim_call(f, "POST", "/sim/faults", "{}"));
 }
 
+/* One person with many messages queued does not hold up everyone else: at
+ * 20/s the number claims 10 rows ahead, all of them this person's; the ones
+ * waiting for the person's request do not count against that, and past the
+ * held list (4 here) they are deferred to the outbox for a second, in order.
+ * The other ten people's messages go long before the person's last. */
+static void test_busy_person_holds_up_nobody(void **state)
+{
+	enum { P = 30, O = 10 };
+	struct fx *f = fx_new(20, TOKEN);
+	*state = f;
+	dispatch_set_held_max(f->d, 4);
+	assert_int_equal(dispatch_start(f->d), 0);
+	json_decref(sim_call(f, "POST", "/sim/faults", "{\"latency_ms\":100}"));
+	char ids[P + O][ID_SIZE], keys[P + O][48];
+	const char *kp[P + O];
+	json_t *bodies[P + O];
+	for (int i = 0; i < P + O; i++) {
+		char to[24];
+		snprintf(to, sizeof to, "97250%07d", i < P ? 1 : 100 + i);
+		snprintf(keys[i], sizeof keys[i], "busy:%d", i);
+		kp[i] = keys[i];
+		bodies[i] = template_to(to, "reminder");
+	}
+	struct enq e = {.it = {.org_id = f->org,
+			       .number_id = f->num,
+			       .contact_id = f->contact,
+			       .purpose = "reminders",
+			       .producer = "api",
+			       .priority = OUTBOX_PRIO_TRANSACTIONAL},
+			.n = P + O,
+			.keys = kp,
+			.bodies = bodies,
+			.ids = ids};
+	assert_int_equal(store_tx(f->st, enq_fn, &e), 0);
+	for (int i = 0; i < P + O; i++)
+		json_decref(bodies[i]);
+	dispatch_wake(f->d);
+	assert_true(
+	    wait_for(f, "SELECT count(*) FROM outbox WHERE state = 'sent'", P + O, 30000));
+	/* the others' last went before the person's 20th */
+	int64_t others_last = 0, person_20th = 0;
+	for (int i = 0; i < P + O; i++) {
+		int64_t at = q(f, "SELECT sent_at FROM outbox WHERE id = ?1", ids[i]);
+		if (i >= P && at > others_last)
+			others_last = at;
+		if (i == 19)
+			person_20th = at;
+	}
+	if (others_last >= person_20th)
+		fail_msg("the other people's messages waited for the busy one: last at %lld, the "
+			 "person's 20th at %lld",
+			 (long long)others_last, (long long)person_20th);
+	/* and the person's arrived in queue order, deferrals and all */
+	json_t *t = sim_call(f, "GET", "/sim/users/972500000001/messages", NULL);
+	json_t *ms = json_object_get(t, "messages");
+	int seen = 0;
+	for (size_t i = 0; i < json_array_size(ms); i++) {
+		json_t *m = json_array_get(ms, i);
+		if (strcmp(json_str_or(m, "from", ""), "business") != 0)
+			continue;
+		assert_true(seen < P);
+		assert_string_equal(json_str_or(m, "biz_opaque_callback_data", ""), ids[seen]);
+		seen++;
+	}
+	assert_int_equal(seen, P);
+	json_decref(t);
+	/* some went past the held list and were deferred */
+	struct dispatch_stats ds;
+	dispatch_get_stats(f->d, &ds);
+	assert_true(ds.deferred > 0);
+	json_decref(sim_call(f, "POST", "/sim/faults", "{}"));
+}
+
 static void test_transactional_first(void **state)
 {
 	struct fx *f = fx_new(100, TOKEN);
@@ -1093,6 +1166,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_consent_recheck, teardown),
 		cmocka_unit_test_teardown(test_pair_limit_for_bulk, teardown),
 		cmocka_unit_test_teardown(test_one_person_in_order, teardown),
+		cmocka_unit_test_teardown(test_busy_person_holds_up_nobody, teardown),
 		cmocka_unit_test_teardown(test_policy_decides_again_when_due, teardown),
 		cmocka_unit_test_teardown(test_slowdown_on_429, teardown),
 		cmocka_unit_test_teardown(test_crash_reconciliation, teardown),
