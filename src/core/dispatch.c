@@ -745,6 +745,7 @@ struct claimed_row {
 	char consent[16];
 	int erased;
 	int recheck; /* deferred by policy and come due: policy decides again */
+	int64_t seq; /* the order it was queued in */
 };
 
 #define CLAIM_ROWS_MAX DISPATCH_QUEUE_MAX
@@ -776,7 +777,19 @@ static int claim_cb(void *ud, const struct store_row *row)
 	c->not_before = store_row_int(row, 9);
 	s = store_row_text(row, 10);
 	c->recheck = s && strcmp(s, "defer") == 0;
+	c->seq = store_row_int(row, 11);
 	return 0;
+}
+
+/* Claimed rows go to the sender in the order they are due, and those due
+ * at once in the order they were queued (a confirmation before its map
+ * pin). */
+static int claimed_cmp(const void *a, const void *b)
+{
+	const struct claimed_row *x = a, *y = b;
+	if (x->not_before != y->not_before)
+		return x->not_before < y->not_before ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 struct need {
@@ -959,6 +972,7 @@ static int claim_number(struct round *r, struct store_tx *tx, struct need *nd)
 		if (rc < 0)
 			goto fail;
 		rc = 0;
+		qsort(b->rows, (size_t)b->n, sizeof b->rows[0], claimed_cmp);
 		nd->got += b->n;
 		for (int i = 0; i < b->n; i++) {
 			struct claimed_row *c = &b->rows[i];

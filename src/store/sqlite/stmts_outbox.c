@@ -24,7 +24,8 @@
  *                         none), contacts.erased_at, not_before, and for a row that waited
  *                         (not_before > created_at + slack ms) the outcome of the message's
  *                         latest decision (NULL for the others, for a NULL slack, and when
- *                         there is no decision)
+ *                         there is no decision), and the row's rowid (the order it was
+ *                         queued in; RETURNING gives rows in no promised order)
  * outbox.mark_sent     (w) id, attempts, wamid, now — only while "sending" in that attempt
  * outbox.adopt         (w) id, wamid, now — "sent" with wamid (evidence from a webhook)
  * outbox.retry         (w) id, state (queued|deferred), not_before, error_code|NULL,
@@ -129,7 +130,9 @@ const struct sqlite_stmt_def sqlite_stmts_outbox[] = {
 	 /* only rows that waited pay for the look-up: the hot path stays one
 	  * index range and two primary-key reads a row */
 	 "CASE WHEN not_before > created_at + ?5 THEN (SELECT d.outcome FROM decisions d "
-	 "WHERE d.message_id = outbox.id ORDER BY d.at DESC, d.seq DESC LIMIT 1) END"},
+	 "WHERE d.message_id = outbox.id ORDER BY d.at DESC, d.seq DESC LIMIT 1) END, "
+	 /* the order rows were queued in: RETURNING promises no order */
+	 "outbox.rowid"},
 	{"outbox.mark_sent",
 	 "UPDATE outbox SET state = 'sent', wamid = ?3, sent_at = ?4, error_code = NULL, "
 	 "error_title = NULL, updated_at = ?4 "
