@@ -136,6 +136,16 @@ void api_error(struct http_response *resp, int err, const char *message, const c
 			 message ? message : cw_strerror(err), field);
 }
 
+void api_reply(struct http_response *resp, int rc, json_t *out, const char *not_found)
+{
+	if (rc == 0) {
+		http_reply_json(resp, 200, out);
+		return;
+	}
+	json_decref(out);
+	api_error(resp, rc, rc == CW_ENOTFOUND ? not_found : NULL, NULL);
+}
+
 int api_limit(const struct http_request *req, int def, int max)
 {
 	const char *s = http_query(req, "limit");

@@ -57,6 +57,11 @@ json_t *api_body(const struct http_request *req, struct http_response *resp,
 /* Writes a cw_err as the API error (status and code from the error table). */
 void api_error(struct http_response *resp, int err, const char *message, const char *field);
 
+/* Replies with what a handler's core call gave: out with 200 when rc is 0,
+ * else the error (not_found, when not NULL, is the message of a
+ * CW_ENOTFOUND). Takes out in both cases. */
+void api_reply(struct http_response *resp, int rc, json_t *out, const char *not_found);
+
 /* Parses ?limit= (default def, clamped to 1..max). */
 int api_limit(const struct http_request *req, int def, int max);
 

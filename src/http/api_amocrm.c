@@ -115,9 +115,7 @@ static int amocrm_hook(void *ud, const struct http_request *req, struct http_res
 		return http_reply_error(resp, 401, "unauthorized", "unknown integration secret",
 					NULL),
 		       0;
-	if (rc)
-		return api_error(resp, rc, NULL, NULL), 0;
-	http_reply_json(resp, 200, out);
+	api_reply(resp, rc, out, NULL);
 	return 0;
 }
 

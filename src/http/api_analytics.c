@@ -85,11 +85,7 @@ static int producers_get(void *ud, const struct http_request *req, struct http_r
 	int limit = api_limit(req, ANALYTICS_PRODUCERS_DEFAULT, ANALYTICS_PRODUCERS_MAX);
 	json_t *out = NULL;
 	int rc = analytics_producers(app->st, who.org_id, prefix ? prefix : "", limit, &out);
-	if (rc) {
-		api_error(resp, rc, NULL, NULL);
-		return 0;
-	}
-	http_reply_json(resp, 200, out);
+	api_reply(resp, rc, out, NULL);
 	return 0;
 }
 

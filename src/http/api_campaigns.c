@@ -84,9 +84,7 @@ static int campaigns_list(void *ud, const struct http_request *req, struct http_
 		return 0;
 	json_t *out = NULL;
 	int rc = campaign_list_json(app->campaigns, who.org_id, api_limit(req, 50, 500), &out);
-	if (rc)
-		return api_error(resp, rc, NULL, NULL), 0;
-	http_reply_json(resp, 200, out);
+	api_reply(resp, rc, out, NULL);
 	return 0;
 }
 
@@ -98,9 +96,7 @@ static int campaign_get(void *ud, const struct http_request *req, struct http_re
 		return 0;
 	json_t *out = NULL;
 	int rc = campaign_get_json(app->campaigns, who.org_id, http_param(req, "id"), &out);
-	if (rc)
-		return api_error(resp, rc, rc == CW_ENOTFOUND ? "no such campaign" : NULL, NULL), 0;
-	http_reply_json(resp, 200, out);
+	api_reply(resp, rc, out, "no such campaign");
 	return 0;
 }
 

@@ -73,9 +73,7 @@ static int journeys_list(void *ud, const struct http_request *req, struct http_r
 		return 0;
 	json_t *out = NULL;
 	int rc = journey_list_json(app->journeys, who.org_id, &out);
-	if (rc)
-		return api_error(resp, rc, NULL, NULL), 0;
-	http_reply_json(resp, 200, out);
+	api_reply(resp, rc, out, NULL);
 	return 0;
 }
 
@@ -303,9 +301,7 @@ static int journey_stats(void *ud, const struct http_request *req, struct http_r
 	json_t *out = NULL;
 	int rc = journey_stats_json(app->st, who.org_id, http_param(req, "key"),
 				    http_query(req, "campaign_id"), &out);
-	if (rc)
-		return api_error(resp, rc, NULL, NULL), 0;
-	http_reply_json(resp, 200, out);
+	api_reply(resp, rc, out, NULL);
 	return 0;
 }
 
@@ -317,9 +313,7 @@ static int journey_responses(void *ud, const struct http_request *req, struct ht
 		return 0;
 	json_t *out = NULL;
 	int rc = journey_responses_json(app->st, who.org_id, http_param(req, "key"), &out);
-	if (rc)
-		return api_error(resp, rc, NULL, NULL), 0;
-	http_reply_json(resp, 200, out);
+	api_reply(resp, rc, out, NULL);
 	return 0;
 }
 
@@ -333,9 +327,7 @@ static int runs_list(void *ud, const struct http_request *req, struct http_respo
 	json_t *out = NULL;
 	int rc = journey_runs_json(app->journeys, who.org_id, key, http_query(req, "contact_id"),
 				   http_query(req, "state"), api_limit(req, 50, 500), &out);
-	if (rc)
-		return api_error(resp, rc, NULL, NULL), 0;
-	http_reply_json(resp, 200, out);
+	api_reply(resp, rc, out, NULL);
 	return 0;
 }
 
@@ -357,9 +349,7 @@ static int run_get(void *ud, const struct http_request *req, struct http_respons
 		return 0;
 	json_t *out = NULL;
 	int rc = journey_run_json(app->journeys, who.org_id, http_param(req, "id"), &out);
-	if (rc)
-		return api_error(resp, rc, rc == CW_ENOTFOUND ? "no such run" : NULL, NULL), 0;
-	http_reply_json(resp, 200, out);
+	api_reply(resp, rc, out, "no such run");
 	return 0;
 }
 

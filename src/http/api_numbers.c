@@ -32,11 +32,7 @@ static int numbers_get(void *ud, const struct http_request *req, struct http_res
 		return 0;
 	json_t *out = NULL;
 	int rc = settings_numbers(app->st, who.org_id, &out);
-	if (rc) {
-		api_error(resp, rc, NULL, NULL);
-		return 0;
-	}
-	http_reply_json(resp, 200, out);
+	api_reply(resp, rc, out, NULL);
 	return 0;
 }
 
@@ -58,10 +54,8 @@ static int number_put(void *ud, const struct http_request *req, struct http_resp
 	json_decref(body);
 	if (rc == CW_EINVAL)
 		http_reply_error(resp, 422, "invalid_field", e.message, e.field);
-	else if (rc)
-		api_error(resp, rc, rc == CW_ENOTFOUND ? "no such phone number" : NULL, NULL);
 	else
-		http_reply_json(resp, 200, out);
+		api_reply(resp, rc, out, "no such phone number");
 	return 0;
 }
 

@@ -31,11 +31,7 @@ static int settings_read(void *ud, const struct http_request *req, struct http_r
 		return 0;
 	json_t *out = NULL;
 	int rc = settings_get(app->st, who.org_id, &out);
-	if (rc) {
-		api_error(resp, rc, NULL, NULL);
-		return 0;
-	}
-	http_reply_json(resp, 200, out);
+	api_reply(resp, rc, out, NULL);
 	return 0;
 }
 
@@ -56,10 +52,8 @@ static int settings_write(void *ud, const struct http_request *req, struct http_
 	json_decref(body);
 	if (rc == CW_EINVAL)
 		http_reply_error(resp, 422, "invalid_field", e.message, e.field);
-	else if (rc)
-		api_error(resp, rc, NULL, NULL);
 	else
-		http_reply_json(resp, 200, out);
+		api_reply(resp, rc, out, NULL);
 	return 0;
 }
 
