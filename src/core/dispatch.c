@@ -426,15 +426,28 @@ static void pair_forget(struct dispatch *d, const struct dnum *n, const char *to
  * everyone else's messages pass it. A count per slot of the pair table's
  * hash: two people in one slot only wait for each other. */
 
+static size_t person_slot(const struct dnum *n, const char *to)
+{
+	return (size_t)(pair_hash(n, to) & (DISPATCH_PAIR_SLOTS - 1));
+}
+
+/* A request to the person is running. */
 static int busy(const struct dispatch *d, const struct dnum *n, const char *to)
 {
-	return to[0] && d->busy[pair_hash(n, to) & (DISPATCH_PAIR_SLOTS - 1)] > 0;
+	return to[0] && d->busy[person_slot(n, to)] > 0;
+}
+
+/* The person's messages are being deferred (see busy_defer()). */
+static int deferring(const struct dispatch *d, const struct dnum *n, const char *to,
+		     int64_t now_ms)
+{
+	return to[0] && d->busy_until[person_slot(n, to)] > now_ms;
 }
 
 static void busy_add(struct dispatch *d, const struct dnum *n, const char *to, int delta)
 {
 	if (to[0])
-		d->busy[pair_hash(n, to) & (DISPATCH_PAIR_SLOTS - 1)] += (uint16_t)delta;
+		d->busy[person_slot(n, to)] += (uint16_t)delta;
 }
 
 /* Defers j, whose person is busy, to the outbox when the held list is full
@@ -442,11 +455,9 @@ static void busy_add(struct dispatch *d, const struct dnum *n, const char *to, i
  * message to that person get the same time, so they come back in order. */
 static int busy_defer(struct dispatch *d, struct dnum *n, struct job *j, int64_t now_ms)
 {
-	if (!j->to[0])
+	if (!j->to[0] || (!deferring(d, n, j->to, now_ms) && n->held.n < d->held_max))
 		return 0;
-	size_t slot = (size_t)(pair_hash(n, j->to) & (DISPATCH_PAIR_SLOTS - 1));
-	if (d->busy_until[slot] <= now_ms && n->held.n < d->held_max)
-		return 0;
+	size_t slot = person_slot(n, j->to);
 	if (d->busy_until[slot] <= now_ms)
 		d->busy_until[slot] = now_ms + DISPATCH_BUSY_DEFER_MS;
 	j->res = JR_BUSY;
@@ -527,9 +538,7 @@ static int64_t sender_round(struct dispatch *d, int64_t now_ns, int64_t now_ms)
 				prev = NULL;
 				if (!j)
 					break;
-				int deferring = j->to[0] && d->busy_until[pair_hash(n, j->to) &
-									    (DISPATCH_PAIR_SLOTS - 1)] > now_ms;
-				if (busy(d, n, j->to) || deferring) {
+				if (busy(d, n, j->to) || deferring(d, n, j->to, now_ms)) {
 					fifo_pop(f);
 					if (!busy_defer(d, n, j, now_ms))
 						fifo_push(&n->held, j);
