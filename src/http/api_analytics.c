@@ -120,12 +120,7 @@ static int unanswered_get(void *ud, const struct http_request *req, struct http_
 		log_error("analytics", "the audit entry analytics.unanswered could not be written");
 		rc = arc;
 	}
-	if (rc) {
-		json_decref(out);
-		api_error(resp, rc, NULL, NULL);
-		return 0;
-	}
-	http_reply_json(resp, 200, out);
+	api_reply(resp, rc, out, NULL);
 	return 0;
 }
 

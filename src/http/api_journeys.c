@@ -174,11 +174,7 @@ static int journey_get(void *ud, const struct http_request *req, struct http_res
 	int version = v ? (int)strtol(v, NULL, 10) : 0;
 	json_t *out = NULL;
 	int rc = journey_get_json(app->journeys, who.org_id, http_param(req, "key"), version, &out);
-	if (rc)
-		return api_error(resp, rc,
-				 rc == CW_ENOTFOUND ? "no such journey (or version)" : NULL, NULL),
-		       0;
-	http_reply_json(resp, 200, out);
+	api_reply(resp, rc, out, "no such journey (or version)");
 	return 0;
 }
 

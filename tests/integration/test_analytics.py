@@ -344,7 +344,10 @@ def test_numbers(h):
     st, num = h.api("PUT", "/numbers/" + nid, {"status": "paused", "rate_mps": 40})
     check(st == 200 and num["status"] == "paused" and num["rate_mps"] == 40,
           "paused: %s %r" % (st, num))
-    time.sleep(6)  # the dispatcher reads the numbers every 5 s
+    # the dispatcher reads the numbers every 5 s: wait until it says it paused
+    gauge = 'carewire_dispatch_number_paused{number="%s"} 1' % nid
+    h.wait(lambda: gauge in (h.request("GET", h.url("/metrics"))[1] or ""),
+           "the dispatcher paused the number", timeout=30)
     cid = contact(h, "+" + ASKER)
     consent(h, cid, "reminders")
     st, r = h.api("POST", "/messages", {"contact_id": cid, "purpose": "reminders",
